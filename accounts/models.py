@@ -1,0 +1,67 @@
+import uuid
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class Role(models.TextChoices):
+    PATIENT = "patient", "Patient"
+    DOCTOR = "doctor", "Doctor"
+    ADMIN = "admin", "Admin"
+
+
+class CareSlotUserManager(UserManager):
+    def create_superuser(self, username, email=None, password=None, **extra_fields):
+        extra_fields.setdefault("role", Role.ADMIN)
+        return super().create_superuser(username, email, password, **extra_fields)
+
+
+class User(AbstractUser):
+    """A person who signs in: a patient, a doctor or a clinic administrator."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField("email address")  # unique, ignoring case: see Meta
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.PATIENT)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CareSlotUserManager()
+
+    REQUIRED_FIELDS = ["email"]
+
+    class Meta:
+        ordering = ["username"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+        ]
+
+    @property
+    def is_admin(self) -> bool:
+        """A Django superuser counts as an admin whatever its role (API.md)."""
+        return self.role == Role.ADMIN or self.is_superuser
+
+    @property
+    def is_patient(self) -> bool:
+        return self.role == Role.PATIENT and not self.is_superuser
+
+    @property
+    def is_doctor(self) -> bool:
+        return self.role == Role.DOCTOR and not self.is_superuser
+
+
+class LoginFailure(models.Model):
+    """One failed sign-in, kept for the lockout window (see `accounts.services`)."""
+
+    username = models.CharField(max_length=150)
+    ip = models.GenericIPAddressField(null=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["username", "at"]),
+            models.Index(fields=["ip", "at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username or '-'} from {self.ip or '?'} at {self.at:%Y-%m-%d %H:%M}"

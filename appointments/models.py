@@ -1,0 +1,173 @@
+import uuid
+
+from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import RangeOperators
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django_cryptography.fields import encrypt
+
+from config.db import TsTzRange
+from doctors.models import Doctor
+from patients.models import Patient
+from scheduling.models import Slot
+
+
+class AppointmentStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    CONFIRMED = "confirmed", "Confirmed"
+    REJECTED = "rejected", "Rejected"
+    CANCELLED = "cancelled", "Cancelled"
+    RESCHEDULED = "rescheduled", "Rescheduled"
+    COMPLETED = "completed", "Completed"
+    NO_SHOW = "no_show", "No-show"
+
+
+ACTIVE_STATUSES = (AppointmentStatus.PENDING, AppointmentStatus.CONFIRMED)
+_ACTIVE = Q(status__in=ACTIVE_STATUSES)
+
+
+class Appointment(models.Model):
+    """A patient's booking of a doctor's slot, moving through `appointments.transitions`.
+
+    `doctor`, `start` and `end` copy the slot's at booking time: the appointment keeps its
+    history if the slot's window is later removed, and the database can check overlaps on the
+    appointment itself. Three constraints make a double booking impossible whatever the code
+    path: one active appointment per slot, and no two active appointments of one doctor or of
+    one patient whose times overlap.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="appointments")
+    doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="appointments")
+    slot = models.ForeignKey(
+        Slot, null=True, blank=True, on_delete=models.SET_NULL, related_name="appointments"
+    )
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    status = models.CharField(
+        max_length=16, choices=AppointmentStatus.choices, default=AppointmentStatus.PENDING
+    )
+    reason = models.TextField(blank=True, max_length=2000)
+    rescheduled_from = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="rescheduled_to"
+    )
+    is_override = models.BooleanField(default=False)
+    diagnosis = encrypt(models.TextField(blank=True))
+    treatment_notes = encrypt(models.TextField(blank=True))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["start"]
+        indexes = [
+            models.Index(fields=["doctor", "start"], name="appointments_doctor_start"),
+            models.Index(fields=["patient", "start"], name="appointments_patient_start"),
+            models.Index(fields=["status", "end"], name="appointments_status_end"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__gt=F("start")), name="appointments_end_after_start"
+            ),
+            models.UniqueConstraint(
+                fields=["slot"], condition=_ACTIVE, name="appointments_one_active_per_slot"
+            ),
+            ExclusionConstraint(
+                name="appointments_doctor_no_overlap",
+                expressions=[
+                    ("doctor", RangeOperators.EQUAL),
+                    (TsTzRange("start", "end"), RangeOperators.OVERLAPS),
+                ],
+                condition=_ACTIVE,
+            ),
+            ExclusionConstraint(
+                name="appointments_patient_no_overlap",
+                expressions=[
+                    ("patient", RangeOperators.EQUAL),
+                    (TsTzRange("start", "end"), RangeOperators.OVERLAPS),
+                ],
+                condition=_ACTIVE,
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.patient} with {self.doctor} at {self.start:%Y-%m-%d %H:%M} UTC ({self.status})"
+        )
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+
+class AppointmentStatusChange(models.Model):
+    """One move of an appointment's status, written in the same transaction as the move.
+    The first row of every appointment has no `from_status` (its booking)."""
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="history")
+    from_status = models.CharField(max_length=16, choices=AppointmentStatus.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=AppointmentStatus.choices)
+    # Null when the system made the move (the no-show sweep).
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField()
+    note = models.TextField(blank=True, max_length=2000)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '-'} -> {self.to_status} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first successful answer to a booking sent with an `Idempotency-Key`, replayed to
+    retries of the same request for `IDEMPOTENCY_KEY_TTL`."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "key"], name="appointments_idempotency_user_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.user_id})"
+
+
+class Feedback(models.Model):
+    """A patient's rating of a completed appointment; at most one per appointment."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    appointment = models.OneToOneField(
+        Appointment, on_delete=models.CASCADE, related_name="feedback"
+    )
+    doctor = models.ForeignKey(Doctor, on_delete=models.CASCADE, related_name="feedback")
+    rating = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    comments = models.TextField(blank=True, max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rating__gte=1, rating__lte=5), name="appointments_feedback_rating_1_5"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rating}/5 for {self.appointment_id}"

@@ -1,0 +1,64 @@
+"""Who is asking, from where, under which request id: kept for the audit log and log lines.
+
+The request id comes from a trusted `X-Request-ID` header when it looks like one, else a new
+UUID; it is echoed back on every response so a client can quote it in a support ticket.
+"""
+
+import logging
+import re
+import uuid
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+_REQUEST_ID_FORMAT = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    request_id: str = ""
+    ip: str | None = None
+
+
+_OUTSIDE_REQUEST = RequestContext()
+_current: ContextVar[RequestContext | None] = ContextVar("careslot_request", default=None)
+
+
+def current_request() -> RequestContext:
+    """The request being served, or an empty context outside one (a worker, a command)."""
+    return _current.get() or _OUTSIDE_REQUEST
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The caller's address: the proxy-set X-Forwarded-For only when a proxy is trusted."""
+    if settings.USE_X_FORWARDED_FOR:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip() or None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+class RequestContextMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        offered = request.headers.get("X-Request-ID", "")
+        request_id = offered if _REQUEST_ID_FORMAT.match(offered) else uuid.uuid4().hex
+        token = _current.set(RequestContext(request_id=request_id, ip=client_ip(request)))
+        try:
+            response = self.get_response(request)
+        finally:
+            _current.reset(token)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+class RequestContextLogFilter(logging.Filter):
+    """Puts the current request id on every log record (`-` outside a request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = current_request().request_id or "-"
+        return True

@@ -1,0 +1,69 @@
+"""Domain errors and the one place that maps every error to the API's envelope.
+
+Services raise subclasses of `DomainError`; each carries a stable `code` (published in API.md,
+never renamed) and its HTTP status. `exception_handler` turns those, DRF's own errors and the
+database failures a client can retry into the drf-standardized-errors envelope
+(wired in through `DRF_STANDARDIZED_ERRORS["EXCEPTION_HANDLER_CLASS"]`):
+`{"type", "errors": [{"code", "detail", "attr"}]}`.
+"""
+
+from django.db import DatabaseError, OperationalError
+from drf_standardized_errors.handler import ExceptionHandler
+from psycopg import errors as pg_errors
+from rest_framework import exceptions, status
+
+
+class DomainError(exceptions.APIException):
+    """A broken business rule. Subclasses set `code`, `status_code` and `default_detail`."""
+
+    code: str = "domain_error"
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state."
+    attr: str | None = None
+
+    def __init__(self, detail: str | None = None, *, attr: str | None = None) -> None:
+        super().__init__(detail=detail or self.default_detail, code=self.code)
+        if attr is not None:
+            self.attr = attr
+
+
+class ServiceUnavailable(exceptions.APIException):
+    """A transient failure (a lock wait timed out, the database went away): retry shortly."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "service_unavailable"
+    default_detail = "The service is briefly unavailable; retry shortly."
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 1) -> None:
+        super().__init__(detail=detail)
+        self.wait = retry_after
+
+
+class LockTimeout(ServiceUnavailable):
+    default_code = "lock_timeout"
+    default_detail = "The record is busy; retry shortly."
+
+
+def _cause_is(exc: BaseException, kind: type[BaseException]) -> bool:
+    while exc is not None:
+        if isinstance(exc, kind):
+            return True
+        exc = exc.__cause__
+    return False
+
+
+class CareSlotExceptionHandler(ExceptionHandler):
+    def convert_known_exceptions(self, exc: Exception) -> Exception:
+        if isinstance(exc, DatabaseError):
+            if _cause_is(exc, pg_errors.LockNotAvailable):
+                return LockTimeout()
+            if isinstance(exc, OperationalError):
+                return ServiceUnavailable("The database is unreachable; retry shortly.")
+        return super().convert_known_exceptions(exc)
+
+    def format_exception(self, exc: exceptions.APIException) -> dict:
+        data = super().format_exception(exc)
+        if isinstance(exc, DomainError) and exc.attr:
+            for error in data["errors"]:
+                error["attr"] = exc.attr
+        return data

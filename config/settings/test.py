@@ -1,0 +1,14 @@
+"""Settings for the test suite: the real PostgreSQL and, where a test asks, the real Redis."""
+
+from config.settings.base import *  # noqa: F403
+from config.settings.base import env
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Background work runs in-process unless a test starts a worker against REDIS_URL itself.
+REDIS_URL = ""
+TEST_REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

@@ -1,0 +1,111 @@
+from rest_framework import serializers
+
+from accounts.models import User
+from doctors.models import Doctor, Specialization
+
+
+class SpecializationSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(max_length=100)
+
+    class Meta:
+        model = Specialization
+        fields = ["id", "name"]
+        read_only_fields = ["id"]
+
+
+class DoctorSerializer(serializers.ModelSerializer):
+    """The public directory entry: no email, no account details."""
+
+    id = serializers.UUIDField(source="pk", read_only=True)
+    first_name = serializers.CharField(source="user.first_name", read_only=True)
+    last_name = serializers.CharField(source="user.last_name", read_only=True)
+    specialization_name = serializers.CharField(source="specialization.name", read_only=True)
+    rating = serializers.DecimalField(
+        max_digits=3,
+        decimal_places=2,
+        read_only=True,
+        allow_null=True,
+        coerce_to_string=False,
+        help_text="Mean of the patients' ratings (1-5); null until the first rating.",
+    )
+
+    class Meta:
+        model = Doctor
+        fields = [
+            "id",
+            "first_name",
+            "last_name",
+            "specialization",
+            "specialization_name",
+            "license_number",
+            "years_of_experience",
+            "rating",
+            "rating_count",
+            "bio",
+            "requires_approval",
+        ]
+        read_only_fields = fields
+
+
+class DoctorPrivateSerializer(DoctorSerializer):
+    """What the doctor and admins see: the directory entry plus the account and its standing."""
+
+    username = serializers.CharField(source="user.username", read_only=True)
+    email = serializers.EmailField(source="user.email", read_only=True)
+
+    class Meta(DoctorSerializer.Meta):
+        fields = [
+            *DoctorSerializer.Meta.fields,
+            "username",
+            "email",
+            "is_blacklisted",
+            "blacklisted_at",
+            "blacklist_reason",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+def doctor_profile_render(user: User) -> dict | None:
+    doctor = Doctor.objects.select_related("user", "specialization").filter(pk=user.pk).first()
+    return DoctorPrivateSerializer(doctor).data if doctor else None
+
+
+class DoctorCreateSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=128)
+    first_name = serializers.CharField(max_length=150)
+    last_name = serializers.CharField(max_length=150)
+    specialization = serializers.PrimaryKeyRelatedField(queryset=Specialization.objects.all())
+    license_number = serializers.CharField(max_length=64)
+    years_of_experience = serializers.IntegerField(min_value=0, max_value=80)
+    bio = serializers.CharField(required=False, allow_blank=True, max_length=4000)
+    requires_approval = serializers.BooleanField(required=False, default=True)
+
+    def validate_username(self, value: str) -> str:
+        User.username_validator(value)
+        return value
+
+
+class DoctorSelfUpdateSerializer(serializers.Serializer):
+    """What a doctor may change about themselves."""
+
+    bio = serializers.CharField(required=False, allow_blank=True, max_length=4000)
+    requires_approval = serializers.BooleanField(required=False)
+
+
+class DoctorAdminUpdateSerializer(DoctorSelfUpdateSerializer):
+    first_name = serializers.CharField(required=False, max_length=150)
+    last_name = serializers.CharField(required=False, max_length=150)
+    email = serializers.EmailField(required=False, max_length=254)
+    specialization = serializers.PrimaryKeyRelatedField(
+        queryset=Specialization.objects.all(), required=False
+    )
+    license_number = serializers.CharField(required=False, max_length=64)
+    years_of_experience = serializers.IntegerField(required=False, min_value=0, max_value=80)
+
+
+class DoctorBlacklistSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)

@@ -1,0 +1,145 @@
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from accounts.permissions import IsAdmin
+from config.schema import error_responses
+from doctors import services
+from doctors.api.filters import DoctorFilter
+from doctors.api.serializers import (
+    DoctorAdminUpdateSerializer,
+    DoctorBlacklistSerializer,
+    DoctorCreateSerializer,
+    DoctorPrivateSerializer,
+    DoctorSelfUpdateSerializer,
+    DoctorSerializer,
+    SpecializationSerializer,
+)
+from doctors.exceptions import SpecializationInUse
+from doctors.models import Specialization
+from doctors.selectors import doctor_list_visible
+
+
+@extend_schema(tags=["doctors"])
+@extend_schema_view(
+    destroy=extend_schema(
+        responses={
+            204: OpenApiResponse(description="Deleted"),
+            **error_responses(SpecializationInUse),
+        }
+    )
+)
+class SpecializationViewSet(viewsets.ModelViewSet):
+    """Specializations: anyone reads, admins write. Names are unique, ignoring case."""
+
+    queryset = Specialization.objects.order_by("name")
+    serializer_class = SpecializationSerializer
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_permissions(self):
+        if self.action in ("list", "retrieve"):
+            return [AllowAny()]
+        return [IsAdmin()]
+
+    def perform_create(self, serializer):
+        serializer.instance = services.specialization_create(**serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.specialization_update(
+            specialization=serializer.instance, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        services.specialization_delete(specialization=instance)
+
+
+@extend_schema(tags=["doctors"])
+class DoctorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The doctor directory. Blacklisted doctors are listed, and found, by admins only."""
+
+    filterset_class = DoctorFilter
+    lookup_value_converter = "uuid"
+
+    def get_queryset(self):
+        return doctor_list_visible(user=self.request.user).order_by(
+            "user__last_name", "user__first_name", "pk"
+        )
+
+    def get_permissions(self):
+        if self.action in ("list", "retrieve"):
+            return [AllowAny()]
+        if self.action == "partial_update":
+            return super().get_permissions()
+        return [IsAdmin()]
+
+    def get_serializer_class(self):
+        user = self.request.user
+        if (
+            self.action == "retrieve"
+            and user.is_authenticated
+            and (user.is_admin or str(user.pk) == str(self.kwargs.get("pk")))
+        ):
+            return DoctorPrivateSerializer
+        if self.action == "list" and user.is_authenticated and user.is_admin:
+            return DoctorPrivateSerializer
+        return DoctorSerializer
+
+    @extend_schema(
+        request=DoctorCreateSerializer,
+        responses={201: DoctorPrivateSerializer},
+        summary="Create a doctor (account and profile)",
+    )
+    def create(self, request):
+        serializer = DoctorCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        doctor = services.doctor_create(**serializer.validated_data)
+        return Response(DoctorPrivateSerializer(doctor).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=DoctorAdminUpdateSerializer,
+        responses={200: DoctorPrivateSerializer},
+        summary="Update a doctor",
+        description="Admins may change every field listed; the doctor may change only `bio` and "
+        "`requires_approval` (other fields they send are ignored).",
+    )
+    def partial_update(self, request, pk=None):
+        doctor = self.get_object()
+        user = request.user
+        if user.is_admin:
+            input_class = DoctorAdminUpdateSerializer
+        elif str(user.pk) == str(doctor.pk):
+            input_class = DoctorSelfUpdateSerializer
+        else:
+            self.permission_denied(request, message="You may only change your own profile.")
+        serializer = input_class(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        doctor = services.doctor_update(doctor=doctor, **serializer.validated_data)
+        return Response(DoctorPrivateSerializer(doctor).data)
+
+    @extend_schema(
+        request=DoctorBlacklistSerializer,
+        responses={200: DoctorPrivateSerializer},
+        summary="Blacklist a doctor",
+        description="The doctor can no longer sign in, their live tokens stop working at once and "
+        "their free slots stop being bookable.",
+    )
+    @action(detail=True, methods=["post"])
+    def blacklist(self, request, pk=None):
+        doctor = self.get_object()
+        serializer = DoctorBlacklistSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        doctor = services.doctor_blacklist(doctor=doctor, **serializer.validated_data)
+        return Response(DoctorPrivateSerializer(doctor).data)
+
+    @extend_schema(
+        request=None,
+        responses={200: DoctorPrivateSerializer},
+        summary="Lift a doctor's blacklisting",
+    )
+    @action(detail=True, methods=["post"])
+    def unblacklist(self, request, pk=None):
+        doctor = self.get_object()
+        doctor = services.doctor_unblacklist(doctor=doctor)
+        return Response(DoctorPrivateSerializer(doctor).data)

@@ -1,0 +1,6 @@
+from config.exceptions import DomainError
+
+
+class SpecializationInUse(DomainError):
+    code = "specialization_in_use"
+    default_detail = "Doctors still hold this specialization; move them first."

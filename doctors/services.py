@@ -1,0 +1,156 @@
+"""Writes about specializations and doctors."""
+
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+
+from accounts.models import Role
+from accounts.services import (
+    user_and_profile_update,
+    user_create,
+    user_identity_unique_check,
+    user_refresh_tokens_revoke,
+)
+from doctors.exceptions import SpecializationInUse
+from doctors.models import Doctor, Specialization
+
+
+def _name_unique_check(*, name: str, exclude_pk: int | None = None) -> None:
+    taken = Specialization.objects.filter(name__iexact=name).exclude(pk=exclude_pk).exists()
+    if taken:
+        raise ValidationError({"name": ["A specialization with this name already exists."]})
+
+
+def specialization_create(*, name: str) -> Specialization:
+    """Create a specialization; names are unique ignoring case (a 400 on `name`)."""
+    _name_unique_check(name=name)
+    try:
+        with transaction.atomic():
+            return Specialization.objects.create(name=name)
+    except IntegrityError as error:  # a concurrent create of the same name won the race
+        raise ValidationError(
+            {"name": ["A specialization with this name already exists."]}
+        ) from error
+
+
+def specialization_update(*, specialization: Specialization, name: str) -> Specialization:
+    _name_unique_check(name=name, exclude_pk=specialization.pk)
+    try:
+        with transaction.atomic():
+            specialization.name = name
+            specialization.save(update_fields=["name"])
+    except IntegrityError as error:
+        raise ValidationError(
+            {"name": ["A specialization with this name already exists."]}
+        ) from error
+    return specialization
+
+
+def specialization_delete(*, specialization: Specialization) -> None:
+    """Delete a specialization no doctor holds; otherwise 409 `specialization_in_use`."""
+    try:
+        with transaction.atomic():
+            specialization.delete()
+    except ProtectedError as error:
+        raise SpecializationInUse() from error
+
+
+def doctor_create(
+    *,
+    username: str,
+    email: str,
+    password: str,
+    first_name: str,
+    last_name: str,
+    specialization: Specialization,
+    license_number: str,
+    years_of_experience: int,
+    bio: str = "",
+    requires_approval: bool = True,
+) -> Doctor:
+    """Create a doctor's account and profile in one transaction (admin only, by the view)."""
+    if Doctor.objects.filter(license_number=license_number).exists():
+        raise ValidationError({"license_number": ["A doctor with this license number exists."]})
+    try:
+        with transaction.atomic():
+            user = user_create(
+                role=Role.DOCTOR,
+                username=username,
+                email=email,
+                password=password,
+                first_name=first_name,
+                last_name=last_name,
+            )
+            return Doctor.objects.create(
+                user=user,
+                specialization=specialization,
+                license_number=license_number,
+                years_of_experience=years_of_experience,
+                bio=bio,
+                requires_approval=requires_approval,
+            )
+    except IntegrityError:
+        # A concurrent create took the username, email or license number first.
+        user_identity_unique_check(username=username, email=email)
+        if Doctor.objects.filter(license_number=license_number).exists():
+            raise ValidationError(
+                {"license_number": ["A doctor with this license number exists."]}
+            ) from None
+        raise
+
+
+DOCTOR_PROFILE_FIELDS = frozenset(
+    {"specialization", "license_number", "years_of_experience", "bio", "requires_approval"}
+)
+
+
+def doctor_update(*, doctor: Doctor, **changes) -> Doctor:
+    """Update a doctor's profile and name fields; the view decides which fields a caller may
+    send (admins: all of these; the doctor: `bio` and `requires_approval`)."""
+    license_number = changes.get("license_number")
+    if license_number and (
+        Doctor.objects.filter(license_number=license_number).exclude(pk=doctor.pk).exists()
+    ):
+        raise ValidationError({"license_number": ["A doctor with this license number exists."]})
+    user_and_profile_update(profile=doctor, profile_fields=DOCTOR_PROFILE_FIELDS, changes=changes)
+    return doctor
+
+
+def doctor_blacklist(*, doctor: Doctor, reason: str) -> Doctor:
+    """Bar a doctor: no sign-in, no live token, no bookable slot.
+
+    Locks the doctor's row, marks it blacklisted and deactivates the account (simplejwt
+    refuses an inactive user on every request, so live access tokens fail at once), then
+    blacklists every outstanding refresh token. Blacklisting a blacklisted doctor again only
+    updates the reason.
+    """
+    with transaction.atomic():
+        doctor = Doctor.objects.select_for_update().select_related("user").get(pk=doctor.pk)
+        if not doctor.is_blacklisted:
+            doctor.blacklisted_at = timezone.now()
+        doctor.is_blacklisted = True
+        doctor.blacklist_reason = reason
+        doctor.save(
+            update_fields=["is_blacklisted", "blacklisted_at", "blacklist_reason", "updated_at"]
+        )
+        doctor.user.is_active = False
+        doctor.user.save(update_fields=["is_active", "updated_at"])
+        user_refresh_tokens_revoke(user=doctor.user)
+    return doctor
+
+
+def doctor_unblacklist(*, doctor: Doctor) -> Doctor:
+    """Undo `doctor_blacklist`: the doctor may sign in again and their free slots are offered
+    again. Appointments cancelled by the blacklisting stay cancelled."""
+    with transaction.atomic():
+        doctor = Doctor.objects.select_for_update().select_related("user").get(pk=doctor.pk)
+        doctor.is_blacklisted = False
+        doctor.blacklisted_at = None
+        doctor.blacklist_reason = ""
+        doctor.save(
+            update_fields=["is_blacklisted", "blacklisted_at", "blacklist_reason", "updated_at"]
+        )
+        doctor.user.is_active = True
+        doctor.user.save(update_fields=["is_active", "updated_at"])
+    return doctor

@@ -1,0 +1,25 @@
+"""Shared reads about patients."""
+
+from django.db.models import QuerySet
+
+from accounts.models import User
+from patients.models import Patient
+
+
+def patient_list_visible(*, user: User) -> QuerySet[Patient]:
+    """Patients `user` may see: admins all, a doctor those they have or had an appointment
+    with (any status), a patient only themselves."""
+    patients = Patient.objects.select_related("user")
+    if user.is_admin:
+        return patients
+    if user.is_doctor:
+        # The reverse relation is named by `appointments`; following it by name keeps this
+        # app free of an import from the app above it.
+        return patients.filter(pk__in=_patient_ids_with_doctor(user))
+    if user.is_patient:
+        return patients.filter(pk=user.pk)
+    return patients.none()
+
+
+def _patient_ids_with_doctor(doctor_user: User):
+    return Patient.objects.filter(appointments__doctor_id=doctor_user.pk).values("pk")

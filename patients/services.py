@@ -1,0 +1,61 @@
+"""Writes about patients."""
+
+from datetime import date
+
+from django.db import IntegrityError, transaction
+
+from accounts.models import Role
+from accounts.services import user_and_profile_update, user_create, user_identity_unique_check
+from patients.models import Patient
+
+PATIENT_PROFILE_FIELDS = frozenset(
+    {"date_of_birth", "gender", "contact_number", "insurance_provider", "insurance_policy_number"}
+)
+
+
+def patient_register(
+    *,
+    username: str,
+    email: str,
+    password: str,
+    first_name: str,
+    last_name: str,
+    date_of_birth: date,
+    gender: str = "",
+    contact_number: str = "",
+    insurance_provider: str = "",
+    insurance_policy_number: str = "",
+) -> Patient:
+    """Self-registration: a patient account and profile in one transaction.
+
+    A taken username or email is a 400 on that field, also when a concurrent registration
+    takes it between the check and the insert.
+    """
+    try:
+        with transaction.atomic():
+            user = user_create(
+                role=Role.PATIENT,
+                username=username,
+                email=email,
+                password=password,
+                first_name=first_name,
+                last_name=last_name,
+            )
+            return Patient.objects.create(
+                user=user,
+                date_of_birth=date_of_birth,
+                gender=gender,
+                contact_number=contact_number,
+                insurance_provider=insurance_provider,
+                insurance_policy_number=insurance_policy_number,
+            )
+    except IntegrityError:
+        user_identity_unique_check(username=username, email=email)
+        raise
+
+
+def patient_update(*, patient: Patient, **changes) -> Patient:
+    """Update a patient's contact, personal and insurance details (never role, activity or
+    ids: the serializers offer no such field)."""
+    user_and_profile_update(profile=patient, profile_fields=PATIENT_PROFILE_FIELDS, changes=changes)
+    return patient

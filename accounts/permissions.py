@@ -28,3 +28,19 @@ class IsPatient(BasePermission):
 class ReadOnly(BasePermission):
     def has_permission(self, request, view) -> bool:
         return request.method in SAFE_METHODS
+
+
+class IsDoctorOrAdmin(BasePermission):
+    message = "Only doctors and clinic administrators may do this."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and (user.is_doctor or user.is_admin))
+
+
+class IsPatientOrAdmin(BasePermission):
+    message = "Only patients and clinic administrators may do this."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and (user.is_patient or user.is_admin))

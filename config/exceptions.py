@@ -11,6 +11,7 @@ from django.db import DatabaseError, OperationalError
 from drf_standardized_errors.handler import ExceptionHandler
 from psycopg import errors as pg_errors
 from rest_framework import exceptions, status
+from rest_framework_simplejwt import exceptions as jwt_exceptions
 
 
 class DomainError(exceptions.APIException):
@@ -52,8 +53,24 @@ def _cause_is(exc: BaseException, kind: type[BaseException]) -> bool:
     return False
 
 
+def _jwt_error_flatten(exc: jwt_exceptions.AuthenticationFailed) -> exceptions.APIException:
+    """simplejwt's errors carry a dict (`detail`, `code`, the token types tried) that the
+    formatter would spread into one bogus error per key; clients get one error whose `code` is
+    simplejwt's (`token_not_valid`, `user_inactive`, `no_active_account`, ...)."""
+    flat = exceptions.AuthenticationFailed(
+        detail=str(exc.detail.get("detail", exc.default_detail)),
+        code=str(exc.detail.get("code", exc.default_code)),
+    )
+    flat.status_code = exc.status_code
+    # DRF set the WWW-Authenticate challenge on the original exception.
+    flat.auth_header = getattr(exc, "auth_header", None)
+    return flat
+
+
 class CareSlotExceptionHandler(ExceptionHandler):
     def convert_known_exceptions(self, exc: Exception) -> Exception:
+        if isinstance(exc, jwt_exceptions.DetailDictMixin) and isinstance(exc.detail, dict):
+            return _jwt_error_flatten(exc)
         if isinstance(exc, DatabaseError):
             if _cause_is(exc, pg_errors.LockNotAvailable):
                 return LockTimeout()

@@ -9,6 +9,8 @@ api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("patients.api.urls")),
     path("", include("doctors.api.urls")),
+    path("", include("scheduling.api.urls")),
+    path("", include("appointments.api.urls")),
     path("health/", HealthView.as_view(), name="health"),
 ]
 

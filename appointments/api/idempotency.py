@@ -1,0 +1,66 @@
+"""`Idempotency-Key` on booking: a retry of the same request gets the first answer.
+
+The key is claimed by inserting its row in the same transaction as the booking. A second
+request with the key waits on the row's unique index until the first commits, then replays
+the stored answer; if the first failed (its transaction rolled back), the key was never
+claimed and the retry books afresh. Only successful answers are stored, so a client may
+retry a refused booking with the same key once the cause is gone.
+"""
+
+import hashlib
+import json
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from accounts.models import User
+from appointments.exceptions import IdempotencyKeyReused
+from appointments.models import IdempotencyRecord
+
+MAX_KEY_LENGTH = 255
+
+
+def _request_hash(payload) -> str:
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def idempotent_response(
+    *, user: User, key: str, payload, respond: Callable[[], Response]
+) -> Response:
+    """Answer with `respond()` once per (user, key, payload) within `IDEMPOTENCY_KEY_TTL`."""
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise ValidationError(
+            {"Idempotency-Key": [f"Give a printable key of 1 to {MAX_KEY_LENGTH} characters."]}
+        )
+    request_hash = _request_hash(payload)
+    now = timezone.now()
+    with transaction.atomic():
+        IdempotencyRecord.objects.filter(
+            user=user, key=key, created_at__lt=now - settings.IDEMPOTENCY_KEY_TTL
+        ).delete()
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(
+                    user=user, key=key, request_hash=request_hash, created_at=now
+                )
+        except IntegrityError:
+            record = None
+        if record is None:
+            first = IdempotencyRecord.objects.get(user=user, key=key)
+            if first.request_hash != request_hash:
+                raise IdempotencyKeyReused(attr=None)
+            return Response(
+                first.response_body,
+                status=first.response_status,
+                headers={"Idempotent-Replayed": "true"},
+            )
+        response = respond()
+        record.response_status = response.status_code
+        record.response_body = response.data
+        record.save(update_fields=["response_status", "response_body"])
+        return response

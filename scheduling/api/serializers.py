@@ -1,0 +1,139 @@
+from rest_framework import serializers
+
+from config.fields import AwareDateTimeField
+from doctors.models import Doctor
+from scheduling.models import AvailabilityWindow, Holiday, Slot, TimeOff, WeeklyRule
+
+
+class WindowSlotSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Slot
+        fields = ["id", "start", "end", "is_booked"]
+        read_only_fields = fields
+
+
+class WindowSerializer(serializers.ModelSerializer):
+    slots = WindowSlotSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = AvailabilityWindow
+        fields = [
+            "id",
+            "doctor",
+            "start",
+            "end",
+            "weekly_rule",
+            "is_override",
+            "slots",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class DoctorScopedInputSerializer(serializers.Serializer):
+    """Input naming a doctor: required from admins, ignored from doctors (always themselves)."""
+
+    doctor = serializers.PrimaryKeyRelatedField(
+        queryset=Doctor.objects.all(),
+        required=False,
+        help_text="Admins only, and required for them; a doctor always acts for themselves.",
+    )
+
+
+class WindowCreateSerializer(DoctorScopedInputSerializer):
+    start = AwareDateTimeField()
+    end = AwareDateTimeField()
+
+
+class WeeklyRuleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WeeklyRule
+        fields = [
+            "id",
+            "doctor",
+            "day_of_week",
+            "start_time",
+            "end_time",
+            "effective_from",
+            "effective_until",
+            "generated_through",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class WeeklyRuleCreateSerializer(DoctorScopedInputSerializer):
+    day_of_week = serializers.IntegerField(min_value=0, max_value=6, help_text="Monday is 0.")
+    start_time = serializers.TimeField(help_text="Clinic local time.")
+    end_time = serializers.TimeField(help_text="Clinic local time.")
+    effective_from = serializers.DateField()
+    effective_until = serializers.DateField(required=False, allow_null=True)
+
+
+class TimeOffSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TimeOff
+        fields = ["id", "doctor", "start", "end", "reason", "created_at"]
+        read_only_fields = fields
+
+
+class TimeOffCreateSerializer(DoctorScopedInputSerializer):
+    start = AwareDateTimeField()
+    end = AwareDateTimeField()
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class HolidaySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Holiday
+        fields = ["id", "date", "name", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class SlotSerializer(serializers.ModelSerializer):
+    """A free slot as search results show it, with enough of its doctor to choose."""
+
+    doctor_name = serializers.SerializerMethodField()
+    specialization = serializers.IntegerField(source="doctor.specialization_id", read_only=True)
+    specialization_name = serializers.CharField(source="doctor.specialization.name", read_only=True)
+
+    class Meta:
+        model = Slot
+        fields = [
+            "id",
+            "doctor",
+            "doctor_name",
+            "specialization",
+            "specialization_name",
+            "start",
+            "end",
+        ]
+        read_only_fields = fields
+
+    def get_doctor_name(self, slot: Slot) -> str:
+        return slot.doctor.user.get_full_name()
+
+
+class DoctorQuerySerializer(serializers.Serializer):
+    doctor = serializers.UUIDField(required=False, help_text="Admins: only this doctor's rows.")
+
+
+class SlotQuerySerializer(serializers.Serializer):
+    doctor = serializers.UUIDField(required=False)
+    specialization = serializers.IntegerField(required=False, min_value=1)
+    date_from = serializers.DateField(required=False, help_text="Clinic-local day, included.")
+    date_to = serializers.DateField(required=False, help_text="Clinic-local day, included.")
+
+    def validate(self, attrs):
+        if (
+            attrs.get("date_from")
+            and attrs.get("date_to")
+            and attrs["date_to"] < attrs["date_from"]
+        ):
+            raise serializers.ValidationError({"date_to": ["Must not be before date_from."]})
+        return attrs
+
+
+class DoctorSlotQuerySerializer(SlotQuerySerializer):
+    doctor = None
+    specialization = None

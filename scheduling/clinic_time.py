@@ -1,0 +1,48 @@
+"""The clinic's own time zone: weekly rules and "which day" questions are answered in it;
+everything is stored in UTC."""
+
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.utils import timezone
+
+
+@cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def clinic_zone() -> ZoneInfo:
+    return _zone(settings.CLINIC_TIME_ZONE)
+
+
+def clinic_today() -> date:
+    return timezone.now().astimezone(clinic_zone()).date()
+
+
+def day_start(day: date) -> datetime:
+    """The instant a clinic-local day begins (midnight exists in every zone we serve; where it
+    does not, zoneinfo moves it forward with the clock)."""
+    return datetime.combine(day, time.min, tzinfo=clinic_zone())
+
+
+def day_bounds(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:
+    """UTC bounds `[start of first, start of the day after last)` of a range of local days."""
+    lower = day_start(first) if first else None
+    upper = day_start(last + timedelta(days=1)) if last else None
+    return lower, upper
+
+
+def wall_time_occurrence(day: date, wall: time) -> datetime | None:
+    """The first instant the clinic's clocks show `wall` on `day`, or None if they never do.
+
+    On the day clocks go forward, a skipped wall time does not exist: no instant. On the day
+    they go back, a repeated wall time occurs twice: the first (fold=0) is the one.
+    """
+    local = datetime.combine(day, wall, tzinfo=clinic_zone())
+    round_trip = local.astimezone(UTC).astimezone(clinic_zone())
+    if round_trip.replace(tzinfo=None) != local.replace(tzinfo=None):
+        return None
+    return local.replace(fold=0).astimezone(UTC)

@@ -1,0 +1,89 @@
+"""Shared reads about availability and free slots."""
+
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from accounts.models import User
+from scheduling.clinic_time import clinic_zone, day_bounds
+from scheduling.models import AvailabilityWindow, Holiday, Slot, TimeOff, WeeklyRule
+
+
+def slot_list_free(
+    *,
+    doctor_id=None,
+    specialization_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> QuerySet[Slot]:
+    """Free, bookable slots ordered by start (API.md's definition of *free*).
+
+    Free: no pending or confirmed appointment holds it (`is_booked`), it starts after now plus
+    `BOOKING_LEAD_TIME` and before the booking horizon, its doctor is not blacklisted, and no
+    time off or clinic holiday (clinic-local day of its start) covers it. `date_from` and
+    `date_to` are clinic-local days, both included. One SQL query whatever the page size.
+    """
+    now = timezone.now()
+    lower, upper = day_bounds(date_from, date_to)
+    earliest = now + settings.BOOKING_LEAD_TIME
+    horizon = now + timedelta(days=settings.BOOKING_HORIZON_DAYS)
+    slots = Slot.objects.filter(
+        is_booked=False,
+        start__gt=max(earliest, lower) if lower else earliest,
+        start__lt=min(horizon, upper) if upper else horizon,
+        doctor__is_blacklisted=False,
+    )
+    if doctor_id is not None:
+        slots = slots.filter(doctor_id=doctor_id)
+    if specialization_id is not None:
+        slots = slots.filter(doctor__specialization_id=specialization_id)
+    time_off = TimeOff.objects.filter(
+        doctor_id=OuterRef("doctor_id"), start__lt=OuterRef("end"), end__gt=OuterRef("start")
+    )
+    holiday = Holiday.objects.filter(date=OuterRef("local_day"))
+    return (
+        slots.annotate(local_day=TruncDate("start", tzinfo=clinic_zone()))
+        .exclude(Exists(time_off))
+        .exclude(Exists(holiday))
+        .select_related("doctor__user", "doctor__specialization")
+        .order_by("start", "doctor_id")
+    )
+
+
+def window_list_visible(*, user: User, doctor_id=None) -> QuerySet[AvailabilityWindow]:
+    """Windows with their slots: a doctor sees their own, an admin anyone's (`doctor_id`)."""
+    windows = AvailabilityWindow.objects.prefetch_related(
+        Prefetch("slots", queryset=Slot.objects.order_by("start"))
+    )
+    return _owned_by_caller(windows, user, doctor_id)
+
+
+def _owned_by_caller(queryset: QuerySet, user: User, doctor_id=None) -> QuerySet:
+    """Rows of one doctor's schedule: the doctor's own, or for an admin any (or `doctor_id`)."""
+    if user.is_admin:
+        return queryset.filter(doctor_id=doctor_id) if doctor_id else queryset
+    if user.is_doctor:
+        return queryset.filter(doctor_id=user.pk)
+    return queryset.none()
+
+
+def weekly_rule_list_visible(*, user: User, doctor_id=None) -> QuerySet[WeeklyRule]:
+    return _owned_by_caller(WeeklyRule.objects.all(), user, doctor_id)
+
+
+def time_off_list_visible(*, user: User, doctor_id=None) -> QuerySet[TimeOff]:
+    return _owned_by_caller(TimeOff.objects.all(), user, doctor_id)
+
+
+def slot_is_closed(*, slot: Slot) -> bool:
+    """Whether time off of the slot's doctor or a clinic holiday covers the slot."""
+    local_day = slot.start.astimezone(clinic_zone()).date()
+    return (
+        TimeOff.objects.filter(
+            doctor_id=slot.doctor_id, start__lt=slot.end, end__gt=slot.start
+        ).exists()
+        or Holiday.objects.filter(date=local_day).exists()
+    )

@@ -1,0 +1,285 @@
+"""Writes about availability: windows and their slots, weekly rules, time off, holidays.
+
+Slots that hold an appointment are never removed or covered behind the patient's back: every
+write that would strand one locks the affected slots first (the same row locks booking takes)
+and answers 409 `has_active_appointments` if any is booked.
+"""
+
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+
+from config.db import lock_timeout_set, violated_constraint
+from doctors.models import Doctor
+from scheduling.clinic_time import clinic_today, day_bounds, wall_time_occurrence
+from scheduling.exceptions import HasActiveAppointments, OverlappingAvailability, SlotInPast
+from scheduling.models import AvailabilityWindow, Holiday, Slot, TimeOff, WeeklyRule
+
+SlotTimes = list[tuple[datetime, datetime]]
+MAX_WINDOW = timedelta(hours=24)
+
+
+def slot_length() -> timedelta:
+    return timedelta(minutes=settings.SLOT_MINUTES)
+
+
+def slot_times_split(*, start: datetime, end: datetime) -> SlotTimes:
+    """Consecutive `SLOT_MINUTES` slots from `start`; a remainder shorter than one makes none."""
+    length, times, cursor = slot_length(), [], start
+    while cursor + length <= end:
+        times.append((cursor, cursor + length))
+        cursor += length
+    return times
+
+
+def rule_slot_times(*, rule: WeeklyRule, day: date) -> SlotTimes:
+    """The slots a weekly rule gives on one clinic-local day, stepped by wall-clock time.
+
+    A wall time the clocks skip that day gives no slot; one they show twice gives one slot
+    (its first occurrence); a slot that would overlap the one before it across a clock change
+    is left out.
+    """
+    length, times = slot_length(), []
+    wall = datetime.combine(day, rule.start_time)
+    last_start = datetime.combine(day, rule.end_time) - length
+    while wall <= last_start:
+        start = wall_time_occurrence(day, wall.time())
+        if start is not None and (not times or start >= times[-1][1]):
+            times.append((start, start + length))
+        wall += length
+    return times
+
+
+def _slots_lock(slots: QuerySet[Slot]) -> list[Slot]:
+    """Lock slots in primary-key order (the order every service locks them in)."""
+    lock_timeout_set(settings.BOOKING_LOCK_TIMEOUT_MS)
+    return list(slots.select_for_update(of=("self",)).order_by("pk"))
+
+
+def _none_booked_check(slots: Iterable[Slot]) -> None:
+    if any(slot.is_booked for slot in slots):
+        raise HasActiveAppointments()
+
+
+def _window_with_slots_create(*, doctor: Doctor, times: SlotTimes, **fields) -> AvailabilityWindow:
+    window = AvailabilityWindow.objects.create(doctor=doctor, **fields)
+    Slot.objects.bulk_create(
+        Slot(doctor=doctor, window=window, start=start, end=end) for start, end in times
+    )
+    return window
+
+
+def _window_overlaps(*, doctor: Doctor, start: datetime, end: datetime) -> bool:
+    return AvailabilityWindow.objects.filter(doctor=doctor, start__lt=end, end__gt=start).exists()
+
+
+def window_create(*, doctor: Doctor, start: datetime, end: datetime) -> AvailabilityWindow:
+    """Publish a window and split it into slots.
+
+    Rules: `end` after `start`; at least one slot long; at most 24 h; `start` not passed
+    (`slot_in_past`); no overlap with another window of the doctor (409
+    `overlapping_availability`). The exclusion constraint on windows decides between two
+    overlapping windows created at the same moment: the second waits for the first and fails.
+    """
+    if end <= start:
+        raise ValidationError({"end": ["The end must be after the start."]})
+    if end - start < slot_length():
+        raise ValidationError(
+            {"end": [f"A window must be at least {settings.SLOT_MINUTES} minutes."]}
+        )
+    if end - start > MAX_WINDOW:
+        raise ValidationError({"end": ["A window may be at most 24 hours long."]})
+    if start <= timezone.now():
+        raise SlotInPast("The window's start has already passed.", attr="start")
+    if _window_overlaps(doctor=doctor, start=start, end=end):
+        raise OverlappingAvailability()
+    try:
+        with transaction.atomic():
+            return _window_with_slots_create(
+                doctor=doctor, times=slot_times_split(start=start, end=end), start=start, end=end
+            )
+    except IntegrityError as error:
+        if violated_constraint(error) in (
+            "scheduling_window_no_overlap",
+            "scheduling_slot_no_overlap",
+        ):
+            raise OverlappingAvailability() from error
+        raise
+
+
+def window_delete(*, window: AvailabilityWindow) -> None:
+    """Remove a window and its slots, unless one of them holds a pending or confirmed
+    appointment (409 `has_active_appointments`). Locks the window's slots first, so a booking
+    in flight either finishes before (and is seen) or waits and finds the slot gone."""
+    with transaction.atomic():
+        _none_booked_check(_slots_lock(Slot.objects.filter(window=window)))
+        window.delete()
+
+
+def weekly_rule_extend(*, rule: WeeklyRule, through: date) -> int:
+    """Generate the rule's windows for its days up to `through`; returns how many were made.
+
+    Locks the rule's row, so two runs at the same moment take turns and the second finds the
+    days done (`generated_through`); the unique (rule, day) constraint backs that up. A day on
+    which the rule's window would overlap another window of the doctor is skipped: a rule
+    never produces a slot that overlaps an existing one.
+    """
+    made = 0
+    with transaction.atomic():
+        rule = WeeklyRule.objects.select_for_update().select_related("doctor").get(pk=rule.pk)
+        first = max(rule.effective_from, clinic_today())
+        if rule.generated_through:
+            first = max(first, rule.generated_through + timedelta(days=1))
+        last = min(through, rule.effective_until) if rule.effective_until else through
+        day = first + timedelta(days=(rule.day_of_week - first.weekday()) % 7)
+        while day <= last:
+            times = [(s, e) for s, e in rule_slot_times(rule=rule, day=day) if s > timezone.now()]
+            start, end = (times[0][0], times[-1][1]) if times else (None, None)
+            if times and not _window_overlaps(doctor=rule.doctor, start=start, end=end):
+                _window_with_slots_create(
+                    doctor=rule.doctor,
+                    times=times,
+                    start=start,
+                    end=end,
+                    weekly_rule=rule,
+                    rule_date=day,
+                )
+                made += 1
+            day += timedelta(days=7)
+        if last >= first and (rule.generated_through is None or last > rule.generated_through):
+            rule.generated_through = last
+            rule.save(update_fields=["generated_through"])
+    return made
+
+
+def horizon_last_day() -> date:
+    return clinic_today() + timedelta(days=settings.BOOKING_HORIZON_DAYS)
+
+
+def slots_extend() -> int:
+    """Keep every current weekly rule's slots generated through the booking horizon
+    (`manage.py extend_slots` and the daily beat task); idempotent. Returns windows made."""
+    through = horizon_last_day()
+    rules = WeeklyRule.objects.exclude(effective_until__lt=clinic_today()).filter(
+        doctor__is_blacklisted=False
+    )
+    return sum(weekly_rule_extend(rule=rule, through=through) for rule in rules)
+
+
+def weekly_rule_create(
+    *,
+    doctor: Doctor,
+    day_of_week: int,
+    start_time: time,
+    end_time: time,
+    effective_from: date,
+    effective_until: date | None = None,
+) -> WeeklyRule:
+    """Add a weekly rule (clinic local time) and generate its slots through the horizon, in
+    one transaction. 409 `overlapping_availability` if another rule of the doctor covers the
+    same weekday hours in an overlapping period."""
+    if end_time <= start_time:
+        raise ValidationError({"end_time": ["The end must be after the start."]})
+    if (
+        datetime.combine(date.min, end_time) - datetime.combine(date.min, start_time)
+        < slot_length()
+    ):
+        raise ValidationError(
+            {"end_time": [f"A rule must span at least {settings.SLOT_MINUTES} minutes."]}
+        )
+    if effective_until is not None and effective_until < effective_from:
+        raise ValidationError({"effective_until": ["Must not be before effective_from."]})
+    if effective_until is not None and effective_until < clinic_today():
+        raise ValidationError({"effective_until": ["The rule would already have ended."]})
+    if _rule_overlaps(
+        doctor=doctor,
+        day_of_week=day_of_week,
+        start_time=start_time,
+        end_time=end_time,
+        effective_from=effective_from,
+        effective_until=effective_until,
+    ):
+        raise OverlappingAvailability("This overlaps another weekly rule of the same doctor.")
+    with transaction.atomic():
+        rule = WeeklyRule.objects.create(
+            doctor=doctor,
+            day_of_week=day_of_week,
+            start_time=start_time,
+            end_time=end_time,
+            effective_from=effective_from,
+            effective_until=effective_until,
+        )
+        weekly_rule_extend(rule=rule, through=horizon_last_day())
+    return rule
+
+
+def _rule_overlaps(
+    *, doctor, day_of_week, start_time, end_time, effective_from, effective_until
+) -> bool:
+    rules = WeeklyRule.objects.filter(
+        doctor=doctor, day_of_week=day_of_week, start_time__lt=end_time, end_time__gt=start_time
+    ).exclude(effective_until__lt=effective_from)
+    if effective_until is not None:
+        rules = rules.exclude(effective_from__gt=effective_until)
+    return rules.exists()
+
+
+def weekly_rule_delete(*, rule: WeeklyRule) -> None:
+    """Remove a rule and the windows it made that have not started yet, unless one of their
+    slots holds a pending or confirmed appointment (409). Past windows stay, unlinked."""
+    with transaction.atomic():
+        upcoming = AvailabilityWindow.objects.filter(weekly_rule=rule, start__gt=timezone.now())
+        _none_booked_check(_slots_lock(Slot.objects.filter(window__in=upcoming)))
+        upcoming.delete()
+        rule.delete()
+
+
+def time_off_create(*, doctor: Doctor, start: datetime, end: datetime, reason: str = "") -> TimeOff:
+    """Record a doctor's absence: the free slots inside stop being offered.
+
+    409 `has_active_appointments` if a pending or confirmed appointment lies inside. The slots
+    inside are locked first, so a booking racing this either lands first (and is seen here)
+    or waits and then finds the time off.
+    """
+    if end <= start:
+        raise ValidationError({"end": ["The end must be after the start."]})
+    if end <= timezone.now():
+        raise ValidationError({"end": ["The time off would already be over."]})
+    with transaction.atomic():
+        _none_booked_check(
+            _slots_lock(Slot.objects.filter(doctor=doctor, start__lt=end, end__gt=start))
+        )
+        return TimeOff.objects.create(doctor=doctor, start=start, end=end, reason=reason)
+
+
+def time_off_delete(*, time_off: TimeOff) -> None:
+    """Remove a time off: its slots are offered again (nothing can be stranded)."""
+    time_off.delete()
+
+
+def holiday_create(*, day: date, name: str) -> Holiday:
+    """Close the clinic for a clinic-local day: no slot that day is offered.
+
+    Like time off, 409 `has_active_appointments` if a pending or confirmed appointment falls on
+    that day (cancel or move them first), checked under the slots' row locks.
+    """
+    if day < clinic_today():
+        raise ValidationError({"date": ["The day has already passed."]})
+    if Holiday.objects.filter(date=day).exists():
+        raise ValidationError({"date": ["That day is already a holiday."]})
+    lower, upper = day_bounds(day, day)
+    try:
+        with transaction.atomic():
+            _none_booked_check(_slots_lock(Slot.objects.filter(start__gte=lower, start__lt=upper)))
+            return Holiday.objects.create(date=day, name=name)
+    except IntegrityError as error:
+        raise ValidationError({"date": ["That day is already a holiday."]}) from error
+
+
+def holiday_delete(*, holiday: Holiday) -> None:
+    holiday.delete()

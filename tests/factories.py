@@ -6,8 +6,10 @@ import factory
 from django.utils import timezone
 
 from accounts.models import Role, User
+from appointments.models import Appointment, AppointmentStatus
 from doctors.models import Doctor, Specialization
 from patients.models import Patient
+from scheduling.models import AvailabilityWindow, Slot
 
 PASSWORD = "correct-horse-battery-42"
 
@@ -70,3 +72,51 @@ class PatientFactory(factory.django.DjangoModelFactory):
 def in_future(**delta) -> "timezone.datetime":
     """An aware UTC time `delta` from now, on the hour."""
     return (timezone.now() + timedelta(**delta)).replace(minute=0, second=0, microsecond=0)
+
+
+class AvailabilityWindowFactory(factory.django.DjangoModelFactory):
+    """A window of one slot's length, each a day after the previous one, so that windows of
+    one doctor never overlap."""
+
+    class Meta:
+        model = AvailabilityWindow
+
+    doctor = factory.SubFactory(DoctorFactory)
+    start = factory.Sequence(lambda n: in_future(days=n + 1, hours=9))
+    end = factory.LazyAttribute(lambda w: w.start + timedelta(hours=1))
+
+
+class SlotFactory(factory.django.DjangoModelFactory):
+    """A slot filling its window (a window of the slot's doctor is made for it unless given)."""
+
+    class Meta:
+        model = Slot
+
+    doctor = factory.SubFactory(DoctorFactory)
+    window = factory.SubFactory(AvailabilityWindowFactory, doctor=factory.SelfAttribute("..doctor"))
+    start = factory.LazyAttribute(lambda s: s.window.start)
+    end = factory.LazyAttribute(lambda s: s.window.end)
+
+
+class AppointmentFactory(factory.django.DjangoModelFactory):
+    """An appointment written straight to the database, bypassing the booking service: doctor,
+    start and end copy the slot's, as booking does."""
+
+    class Meta:
+        model = Appointment
+        skip_postgeneration_save = True
+
+    patient = factory.SubFactory(PatientFactory)
+    doctor = factory.SubFactory(DoctorFactory)
+    slot = factory.SubFactory(SlotFactory, doctor=factory.SelfAttribute("..doctor"))
+    start = factory.LazyAttribute(lambda a: a.slot.start)
+    end = factory.LazyAttribute(lambda a: a.slot.end)
+    status = AppointmentStatus.CONFIRMED
+
+    @factory.post_generation
+    def mark_slot(appointment, create, extracted, **kwargs):
+        """Keep the invariant the services keep: a slot is booked while an active
+        appointment holds it."""
+        if create and appointment.slot_id and appointment.is_active:
+            Slot.objects.filter(pk=appointment.slot_id).update(is_booked=True)
+            appointment.slot.is_booked = True

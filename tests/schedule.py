@@ -8,7 +8,9 @@ from scheduling.models import AvailabilityWindow, Slot
 from tests.factories import in_future
 
 
-def window_published(doctor: Doctor, *, start: datetime | None = None, hours: int = 3) -> AvailabilityWindow:
+def window_published(
+    doctor: Doctor, *, start: datetime | None = None, hours: int = 3
+) -> AvailabilityWindow:
     """A window published by the doctor (default: in three days at 09:00 UTC)."""
     start = start or in_future(days=3).replace(hour=9)
     return services.window_create(doctor=doctor, start=start, end=start + timedelta(hours=hours))

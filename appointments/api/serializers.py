@@ -2,7 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from appointments.models import Appointment, AppointmentStatusChange
-from config.fields import AwareDateTimeField
+from config.fields import AwareDateTimeField, StrictUUIDField
 from doctors.models import Doctor
 from patients.models import Patient
 
@@ -52,7 +52,7 @@ class AppointmentBookSerializer(serializers.Serializer):
     """Book a slot; an admin also names the patient, and may book outside published
     availability with `override: true` and `doctor`, `start`, `end` instead of `slot`."""
 
-    slot = serializers.UUIDField(required=False)
+    slot = StrictUUIDField(required=False)
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     patient = serializers.PrimaryKeyRelatedField(
         queryset=Patient.objects.all(), required=False, help_text="Admins only, and required."

@@ -60,7 +60,9 @@ class TestPublish:
 
     def test_a_start_that_has_passed_is_slot_in_past(self, doctor_client):
         start = in_future(hours=-2)
-        response = doctor_client.post(URL, {"start": iso(start), "end": iso(start + timedelta(hours=4))})
+        response = doctor_client.post(
+            URL, {"start": iso(start), "end": iso(start + timedelta(hours=4))}
+        )
         assert response.status_code == 400
         assert error_codes(response) == ["slot_in_past"]
 
@@ -74,7 +76,8 @@ class TestPublish:
     def test_an_overlapping_window_of_the_same_doctor_is_409(self, doctor_client, doctor, nine_am):
         window_published(doctor, start=nine_am, hours=3)
         response = doctor_client.post(
-            URL, {"start": iso(nine_am + timedelta(hours=2)), "end": iso(nine_am + timedelta(hours=5))}
+            URL,
+            {"start": iso(nine_am + timedelta(hours=2)), "end": iso(nine_am + timedelta(hours=5))},
         )
         assert response.status_code == 409
         assert error_codes(response) == ["overlapping_availability"]
@@ -86,14 +89,21 @@ class TestPublish:
         window_published(doctor, start=nine_am, hours=3)
         window_published(other_doctor, start=nine_am, hours=3)
         response = doctor_client.post(
-            URL, {"start": iso(nine_am + timedelta(hours=3)), "end": iso(nine_am + timedelta(hours=4))}
+            URL,
+            {"start": iso(nine_am + timedelta(hours=3)), "end": iso(nine_am + timedelta(hours=4))},
         )
         assert response.status_code == 201
 
-    def test_a_doctor_publishes_only_for_themselves(self, doctor_client, doctor, other_doctor, nine_am):
+    def test_a_doctor_publishes_only_for_themselves(
+        self, doctor_client, doctor, other_doctor, nine_am
+    ):
         response = doctor_client.post(
             URL,
-            {"doctor": str(other_doctor.pk), "start": iso(nine_am), "end": iso(nine_am + timedelta(hours=1))},
+            {
+                "doctor": str(other_doctor.pk),
+                "start": iso(nine_am),
+                "end": iso(nine_am + timedelta(hours=1)),
+            },
         )
         assert response.status_code == 201
         assert response.json()["doctor"] == str(doctor.pk)
@@ -109,7 +119,9 @@ class TestPublish:
         assert response.json()["doctor"] == str(doctor.pk)
 
     def test_patients_cannot_publish(self, patient_client, nine_am):
-        response = patient_client.post(URL, {"start": iso(nine_am), "end": iso(nine_am + timedelta(hours=1))})
+        response = patient_client.post(
+            URL, {"start": iso(nine_am), "end": iso(nine_am + timedelta(hours=1))}
+        )
         assert response.status_code == 403
 
 
@@ -166,7 +178,9 @@ class TestListAndDelete:
         assert not AvailabilityWindow.objects.exists()
         assert not Slot.objects.exists()
 
-    def test_a_window_holding_an_active_appointment_is_not_deleted(self, doctor_client, doctor, nine_am):
+    def test_a_window_holding_an_active_appointment_is_not_deleted(
+        self, doctor_client, doctor, nine_am
+    ):
         window = window_published(doctor, start=nine_am)
         AppointmentFactory(doctor=doctor, slot=window.slots.first())
         response = doctor_client.delete(f"{URL}{window.pk}/")

@@ -1,4 +1,5 @@
 from datetime import date, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -31,15 +32,25 @@ class TestWeeklyRules:
     def test_a_9am_rule_gives_9am_local_slots_on_both_sides_of_a_clock_change(self, doctor):
         response = client_for(doctor.user).post(
             URL,
-            {"day_of_week": 0, "start_time": "09:00", "end_time": "11:00", "effective_from": "2027-03-01"},
+            {
+                "day_of_week": 0,
+                "start_time": "09:00",
+                "end_time": "11:00",
+                "effective_from": "2027-03-01",
+            },
         )
         assert response.status_code == 201, response.json()
         slots = Slot.objects.filter(doctor=doctor).order_by("start")
         around_the_change = [
-            s for s in slots if date(2027, 3, 22) <= s.start.astimezone(LONDON).date() <= date(2027, 3, 29)
+            s
+            for s in slots
+            if date(2027, 3, 22) <= s.start.astimezone(LONDON).date() <= date(2027, 3, 29)
         ]
         assert local_times(around_the_change) == [
-            "2027-03-22 09:00", "2027-03-22 10:00", "2027-03-29 09:00", "2027-03-29 10:00",
+            "2027-03-22 09:00",
+            "2027-03-22 10:00",
+            "2027-03-29 09:00",
+            "2027-03-29 10:00",
         ]
         # The same wall time is an hour earlier in UTC once summer time starts.
         assert around_the_change[0].start.hour == 9
@@ -51,13 +62,19 @@ class TestWeeklyRules:
     ):
         settings.BOOKING_HORIZON_DAYS = 28
         rule = weekly_rule_create(
-            doctor=doctor, day_of_week=2, start_time=time(9), end_time=time(12),
+            doctor=doctor,
+            day_of_week=2,
+            start_time=time(9),
+            end_time=time(12),
             effective_from=date(2026, 12, 1),
         )
         windows = AvailabilityWindow.objects.filter(weekly_rule=rule)
         # The horizon ends on 2026-12-29, so the Wednesday after it waits for a later run.
         assert [w.rule_date for w in windows.order_by("start")] == [
-            date(2026, 12, 2), date(2026, 12, 9), date(2026, 12, 16), date(2026, 12, 23),
+            date(2026, 12, 2),
+            date(2026, 12, 9),
+            date(2026, 12, 16),
+            date(2026, 12, 23),
         ]
         assert Slot.objects.filter(window__weekly_rule=rule).count() == 12
         assert slots_extend() == 0
@@ -68,7 +85,10 @@ class TestWeeklyRules:
         settings.BOOKING_HORIZON_DAYS = 14
         with time_machine.travel(datetime(2026, 12, 1, 8, 0, tzinfo=LONDON), tick=False):
             rule = weekly_rule_create(
-                doctor=doctor, day_of_week=2, start_time=time(9), end_time=time(10),
+                doctor=doctor,
+                day_of_week=2,
+                start_time=time(9),
+                end_time=time(10),
                 effective_from=date(2026, 12, 1),
             )
             assert AvailabilityWindow.objects.filter(weekly_rule=rule).count() == 2
@@ -86,7 +106,10 @@ class TestWeeklyRules:
             end=datetime(2026, 12, 2, 11, 0, tzinfo=LONDON),
         )
         rule = weekly_rule_create(
-            doctor=doctor, day_of_week=2, start_time=time(9), end_time=time(12),
+            doctor=doctor,
+            day_of_week=2,
+            start_time=time(9),
+            end_time=time(12),
             effective_from=date(2026, 12, 1),
         )
         made = AvailabilityWindow.objects.filter(weekly_rule=rule)
@@ -94,7 +117,12 @@ class TestWeeklyRules:
         assert AvailabilityWindow.objects.filter(pk=manual.pk).exists()
 
     def test_an_overlapping_rule_is_409(self, doctor_client):
-        body = {"day_of_week": 1, "start_time": "09:00", "end_time": "12:00", "effective_from": "2027-01-01"}
+        body = {
+            "day_of_week": 1,
+            "start_time": "09:00",
+            "end_time": "12:00",
+            "effective_from": "2027-01-01",
+        }
         assert doctor_client.post(URL, body).status_code == 201
         response = doctor_client.post(URL, {**body, "start_time": "11:00", "end_time": "13:00"})
         assert response.status_code == 409
@@ -111,7 +139,12 @@ class TestWeeklyRules:
         ],
     )
     def test_bad_rules_are_400(self, doctor_client, changes):
-        body = {"day_of_week": 1, "start_time": "09:00", "end_time": "12:00", "effective_from": "2027-01-01"}
+        body = {
+            "day_of_week": 1,
+            "start_time": "09:00",
+            "end_time": "12:00",
+            "effective_from": "2027-01-01",
+        }
         response = doctor_client.post(URL, {**body, **changes})
         assert response.status_code == 400
         assert not WeeklyRule.objects.exists()
@@ -120,7 +153,10 @@ class TestWeeklyRules:
         self, doctor_client, doctor
     ):
         rule = weekly_rule_create(
-            doctor=doctor, day_of_week=3, start_time=time(9), end_time=time(11),
+            doctor=doctor,
+            day_of_week=3,
+            start_time=time(9),
+            end_time=time(11),
             effective_from=date.today(),
         )
         first_slot = Slot.objects.filter(window__weekly_rule=rule).order_by("start").first()
@@ -138,12 +174,17 @@ class TestWeeklyRules:
 @pytest.mark.usefixtures("london")
 class TestDaylightSavingDays:
     def _rule(self, start: time, end: time) -> WeeklyRule:
-        return WeeklyRule(day_of_week=6, start_time=start, end_time=end, effective_from=date(2027, 1, 1))
+        return WeeklyRule(
+            day_of_week=6, start_time=start, end_time=end, effective_from=date(2027, 1, 1)
+        )
 
     def test_a_wall_time_skipped_by_the_clocks_gives_no_slot(self):
         # 2027-03-28: clocks go from 01:00 GMT to 02:00 BST; 01:00-02:00 never happens.
         times = rule_slot_times(rule=self._rule(time(0), time(3)), day=date(2027, 3, 28))
-        assert [start.astimezone(LONDON).strftime("%H:%M") for start, _ in times] == ["00:00", "02:00"]
+        assert [start.astimezone(LONDON).strftime("%H:%M") for start, _ in times] == [
+            "00:00",
+            "02:00",
+        ]
         assert all(end - start == timedelta(hours=1) for start, end in times)
 
     def test_a_wall_time_shown_twice_gives_one_slot(self):
@@ -152,7 +193,7 @@ class TestDaylightSavingDays:
         local = [start.astimezone(LONDON) for start, _ in times]
         assert [t.strftime("%H:%M") for t in local] == ["00:00", "01:00", "02:00"]
         assert local[1].fold == 0
-        assert all(a[1] <= b[0] for a, b in zip(times, times[1:], strict=False))
+        assert all(a[1] <= b[0] for a, b in pairwise(times))
 
 
 @pytest.mark.django_db(transaction=True)
@@ -161,7 +202,10 @@ def test_two_extensions_at_the_same_moment_create_no_duplicate(settings):
     doctor = DoctorFactory()
     rules = [
         WeeklyRule.objects.create(
-            doctor=doctor, day_of_week=day, start_time=time(9), end_time=time(12),
+            doctor=doctor,
+            day_of_week=day,
+            start_time=time(9),
+            end_time=time(12),
             effective_from=date.today(),
         )
         for day in range(5)

@@ -8,4 +8,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         made = slots_extend()
-        self.stdout.write(f"Made {made} window(s); rules are generated through {horizon_last_day()}.")
+        self.stdout.write(
+            f"Made {made} window(s); rules are generated through {horizon_last_day()}."
+        )

@@ -172,3 +172,30 @@ class Feedback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rating}/5 for {self.appointment_id}"
+
+
+class Penalty(models.Model):
+    """One per no-show appointment (unique), counted against the patient's bookings until an
+    admin resolves it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="penalties")
+    appointment = models.OneToOneField(
+        Appointment, on_delete=models.CASCADE, related_name="penalty"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # True only once the no-show email was handed to the mail server.
+    email_sent = models.BooleanField(default=False)
+    resolved = models.BooleanField(default=False)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "penalties"
+        indexes = [models.Index(fields=["patient", "resolved"], name="appointments_penalty_open")]
+
+    def __str__(self) -> str:
+        return f"No-show penalty for {self.appointment_id}"

@@ -10,16 +10,21 @@ the last word: a violation that slips past the checks becomes the same 409 as th
 
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Avg, Count
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from accounts.models import User
 from appointments.exceptions import (
     BeyondBookingHorizon,
+    BookingRestricted,
     DoctorUnavailable,
+    DuplicateFeedback,
+    InvalidTransition,
     LeadTimeViolation,
     PatientConflict,
     SlotUnavailable,
@@ -29,9 +34,14 @@ from appointments.models import (
     Appointment,
     AppointmentStatus,
     AppointmentStatusChange,
+    Feedback,
+    Penalty,
 )
+from appointments.selectors import unresolved_penalty_count
+from appointments.transitions import Action, Party, party_of, transition_check
 from config.db import lock_timeout_set, violated_constraint
 from doctors.models import Doctor
+from doctors.services import doctor_blacklist
 from patients.models import Patient
 from scheduling.exceptions import SlotInPast
 from scheduling.models import AvailabilityWindow, Slot
@@ -119,6 +129,7 @@ def _booking_write(
 ) -> Appointment:
     """Re-check under the locks (slot and patient held by the caller) and write the
     appointment, the slot's booked mark and the first history row."""
+    _booking_restriction_check(actor=actor, patient=patient)
     if slot.is_booked:
         raise SlotUnavailable(attr="slot")
     if not is_override and slot_is_closed(slot=slot):
@@ -153,6 +164,15 @@ def _booking_write(
     return appointment
 
 
+def _booking_restriction_check(*, actor: User, patient: Patient) -> None:
+    """A patient with `NO_SHOW_PENALTY_LIMIT` unresolved no-show penalties may not book for
+    themselves (403 `booking_restricted`); an admin may still book for them."""
+    if actor.is_admin:
+        return
+    if unresolved_penalty_count(patient_id=patient.pk) >= settings.NO_SHOW_PENALTY_LIMIT:
+        raise BookingRestricted()
+
+
 def _slot_bookable_check(*, slot_id) -> Slot:
     """The cheap checks, without locks: the slot exists and its time and doctor allow it."""
     slot = Slot.objects.select_related("doctor").filter(pk=slot_id).first()
@@ -170,6 +190,8 @@ def _slot_lock(*, slot_id) -> Slot:
     slot = Slot.objects.select_for_update(of=("self",)).filter(pk=slot_id).first()
     if slot is None:  # its window was removed since the cheap check
         raise SlotUnavailable("There is no such slot.", attr="slot")
+    if slot.is_booked:  # let go at once rather than hold the slot while waiting for more locks
+        raise SlotUnavailable(attr="slot")
     return slot
 
 
@@ -179,12 +201,15 @@ def appointment_book(*, actor: User, patient: Patient, slot_id, reason: str = ""
     Rules, each with its API code: the slot exists and is free (`slot_unavailable`), has not
     started (`slot_in_past`), starts after the lead time (`lead_time_violation`) and within the
     horizon (`beyond_booking_horizon`); its doctor is not blacklisted (`doctor_unavailable`);
-    the patient holds no active appointment overlapping it (`patient_conflict`). The new
+    the patient holds no active appointment overlapping it (`patient_conflict`); a patient
+    booking for themselves has fewer than `NO_SHOW_PENALTY_LIMIT` unresolved no-show
+    penalties (403 `booking_restricted`). The new
     appointment is `pending`, or `confirmed` when the doctor does not require approval.
 
     Locks, in one transaction: the slot, then the patient (`select_for_update`), then a shared
     lock on the doctor; everything is re-checked under them before writing.
     """
+    _booking_restriction_check(actor=actor, patient=patient)
     slot = _slot_bookable_check(slot_id=slot_id)
     with _locking_transaction():
         slot = _slot_lock(slot_id=slot.pk)
@@ -230,3 +255,163 @@ def appointment_book_override(
         return _booking_write(
             actor=actor, patient=patient, slot=slot, reason=reason, is_override=True
         )
+
+
+def _transition_apply(
+    *, appointment: Appointment, action: Action, actor: User | None, note: str = ""
+) -> Appointment:
+    """Make one move: check it against the table on the status the caller read, then update
+    the status only if it is still that one. The UPDATE takes the row lock; a competing move
+    that committed first makes it match no row, and this one fails with 409
+    `invalid_transition` rather than being applied to a status nobody checked. Then free the
+    slot when leaving an active status and record the move, in the caller's transaction."""
+    move = transition_check(appointment=appointment, action=action, actor=actor, now=timezone.now())
+    from_status = appointment.status
+    moved = Appointment.objects.filter(pk=appointment.pk, status=from_status).update(
+        status=move.target, updated_at=timezone.now()
+    )
+    if moved != 1:
+        raise InvalidTransition("The appointment was changed meanwhile; reload it and retry.")
+    appointment.refresh_from_db()
+    if from_status in ACTIVE_STATUSES and not appointment.is_active and appointment.slot_id:
+        Slot.objects.filter(pk=appointment.slot_id).update(is_booked=False)
+    status_change_record(appointment=appointment, from_status=from_status, actor=actor, note=note)
+    if move.target == AppointmentStatus.NO_SHOW:
+        Penalty.objects.create(patient_id=appointment.patient_id, appointment=appointment)
+    return appointment
+
+
+def appointment_transition(
+    *,
+    appointment_id,
+    action: Action,
+    actor: User | None,
+    note: str = "",
+    diagnosis: str | None = None,
+    treatment_notes: str | None = None,
+) -> Appointment:
+    """Every status change of an appointment except rescheduling (`appointment_reschedule`).
+
+    Rules are `appointments.transitions.TRANSITIONS`: who may make the move (403 otherwise),
+    from which status and when (409 `invalid_transition` otherwise). `actor=None` is the
+    system (the sweep). `complete` stores `diagnosis` and `treatment_notes` (encrypted at
+    rest); `no_show` creates the patient's penalty.
+
+    Each move is a conditional update (`WHERE status = <the status checked>`) under the row
+    lock the UPDATE takes, so two moves racing on one appointment cannot both succeed: the
+    second waits for the first, then matches no row and answers 409 `invalid_transition`.
+    """
+    with _locking_transaction():
+        appointment = Appointment.objects.get(pk=appointment_id)
+        appointment = _transition_apply(
+            appointment=appointment, action=action, actor=actor, note=note
+        )
+        if action == Action.COMPLETE:
+            appointment.diagnosis = diagnosis or ""
+            appointment.treatment_notes = treatment_notes or ""
+            appointment.save(update_fields=["diagnosis", "treatment_notes", "updated_at"])
+        return appointment
+
+
+def appointment_reschedule(
+    *, appointment_id, actor: User, slot_id, reason: str | None = None
+) -> Appointment:
+    """Move an appointment to another free slot, all or nothing.
+
+    The old appointment becomes `rescheduled` (the patient, before its start, or an admin);
+    the new one (`rescheduled_from` = old) is booked under every rule of `appointment_book`,
+    keeping the old reason unless another is given. If the new slot cannot be had, the whole
+    transaction rolls back: 409 and the old appointment untouched.
+
+    Locks: the new slot, then the patient (and the doctor, shared), then the old appointment
+    through its conditional update (see `_transition_apply`).
+    """
+    old = Appointment.objects.get(pk=appointment_id)
+    transition_check(appointment=old, action=Action.RESCHEDULE, actor=actor, now=timezone.now())
+    new_slot = _slot_bookable_check(slot_id=slot_id)
+    with _locking_transaction():
+        new_slot = _slot_lock(slot_id=new_slot.pk)
+        patient = _patient_lock(patient=old.patient)
+        old = _transition_apply(
+            appointment=old, action=Action.RESCHEDULE, actor=actor, note="Moved to another slot."
+        )
+        return _booking_write(
+            actor=actor,
+            patient=patient,
+            slot=new_slot,
+            reason=old.reason if reason is None else reason,
+            rescheduled_from=old,
+        )
+
+
+def doctor_blacklist_with_cancellations(
+    *, doctor: Doctor, reason: str, cancel_upcoming: bool, actor: User
+) -> Doctor:
+    """Blacklist a doctor (`doctors.services.doctor_blacklist`) and, with `cancel_upcoming`,
+    cancel their future pending and confirmed appointments through the transition function,
+    in the same transaction (history rows for each). Locks the doctor, then each appointment
+    in id order."""
+    with _locking_transaction():
+        doctor = doctor_blacklist(doctor=doctor, reason=reason)
+        if cancel_upcoming:
+            upcoming = (
+                Appointment.objects.select_for_update(of=("self",))
+                .filter(doctor=doctor, status__in=ACTIVE_STATUSES, start__gt=timezone.now())
+                .order_by("pk")
+            )
+            for appointment in upcoming:
+                _transition_apply(
+                    appointment=appointment,
+                    action=Action.CANCEL,
+                    actor=actor,
+                    note="Cancelled because the doctor is no longer available.",
+                )
+    return doctor
+
+
+def feedback_submit(*, appointment_id, actor: User, rating: int, comments: str = "") -> Feedback:
+    """The patient's rating (1-5) of their completed appointment, once.
+
+    Only the appointment's patient (403 for the others who can see it); only when
+    `completed` (409 `invalid_transition`); once (409 `duplicate_feedback`, also when two
+    arrive at once: the unique constraint decides). The doctor's `rating` becomes the mean of
+    all their ratings: the doctor's row is locked while it is recomputed, so two patients
+    rating one doctor at once both count.
+    """
+    appointment = Appointment.objects.get(pk=appointment_id)
+    if party_of(actor=actor, appointment=appointment) != Party.PATIENT:
+        raise PermissionDenied("Only the patient of the appointment may rate it.")
+    if appointment.status != AppointmentStatus.COMPLETED:
+        raise InvalidTransition("Only a completed appointment can be rated.")
+    if Feedback.objects.filter(appointment=appointment).exists():
+        raise DuplicateFeedback()
+    try:
+        with transaction.atomic():
+            lock_timeout_set(settings.BOOKING_LOCK_TIMEOUT_MS)
+            doctor = Doctor.objects.select_for_update().get(pk=appointment.doctor_id)
+            feedback = Feedback.objects.create(
+                appointment=appointment, doctor=doctor, rating=rating, comments=comments
+            )
+            summary = Feedback.objects.filter(doctor=doctor).aggregate(
+                mean=Avg("rating"), count=Count("id")
+            )
+            doctor.rating = Decimal(summary["mean"]).quantize(Decimal("0.01"))
+            doctor.rating_count = summary["count"]
+            doctor.save(update_fields=["rating", "rating_count", "updated_at"])
+    except IntegrityError as error:
+        if Feedback.objects.filter(appointment=appointment).exists():
+            raise DuplicateFeedback() from error
+        raise
+    return feedback
+
+
+def penalty_resolve(*, penalty_id, actor: User) -> Penalty:
+    """An admin clears a no-show penalty; it no longer counts against bookings."""
+    with transaction.atomic():
+        penalty = Penalty.objects.select_for_update().get(pk=penalty_id)
+        if not penalty.resolved:
+            penalty.resolved = True
+            penalty.resolved_at = timezone.now()
+            penalty.resolved_by = actor
+            penalty.save(update_fields=["resolved", "resolved_at", "resolved_by"])
+    return penalty

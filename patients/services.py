@@ -59,3 +59,14 @@ def patient_update(*, patient: Patient, **changes) -> Patient:
     ids: the serializers offer no such field)."""
     user_and_profile_update(profile=patient, profile_fields=PATIENT_PROFILE_FIELDS, changes=changes)
     return patient
+
+
+MEDICAL_RECORD_FIELDS = frozenset(
+    {"allergies", "medical_history", "insurance_provider", "insurance_policy_number"}
+)
+
+
+def patient_medical_record_update(*, patient: Patient, **changes) -> Patient:
+    """Update the encrypted parts of a patient's record (who may is the view's question)."""
+    user_and_profile_update(profile=patient, profile_fields=MEDICAL_RECORD_FIELDS, changes=changes)
+    return patient

@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from appointments.models import Appointment, AppointmentStatusChange
+from appointments.models import Appointment, AppointmentStatusChange, Feedback, Penalty
 from config.fields import AwareDateTimeField, StrictUUIDField
 from doctors.models import Doctor
 from patients.models import Patient
@@ -79,3 +79,92 @@ class StatusChangeSerializer(serializers.ModelSerializer):
         model = AppointmentStatusChange
         fields = ["from_status", "to_status", "actor", "at", "note"]
         read_only_fields = fields
+
+
+class RejectSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class CancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class RescheduleSerializer(serializers.Serializer):
+    slot = StrictUUIDField()
+    reason = serializers.CharField(
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        help_text="The new appointment's reason; the old one's when left out.",
+    )
+
+
+class CompleteSerializer(serializers.Serializer):
+    diagnosis = serializers.CharField(max_length=10000, allow_blank=True)
+    treatment_notes = serializers.CharField(max_length=10000, allow_blank=True)
+
+
+class FeedbackCreateSerializer(serializers.Serializer):
+    rating = serializers.IntegerField(min_value=1, max_value=5)
+    comments = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class FeedbackSerializer(serializers.ModelSerializer):
+    """Feedback as the public sees it: no patient identity."""
+
+    class Meta:
+        model = Feedback
+        fields = ["rating", "comments", "created_at"]
+        read_only_fields = fields
+
+
+class PenaltySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Penalty
+        fields = [
+            "id",
+            "patient",
+            "appointment",
+            "created_at",
+            "email_sent",
+            "resolved",
+            "resolved_at",
+        ]
+        read_only_fields = fields
+
+
+class EncounterSerializer(serializers.ModelSerializer):
+    appointment = serializers.UUIDField(source="pk", read_only=True)
+    doctor_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Appointment
+        fields = ["appointment", "start", "doctor", "doctor_name", "diagnosis", "treatment_notes"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField())
+    def get_doctor_name(self, appointment: Appointment) -> str:
+        return appointment.doctor.user.get_full_name()
+
+
+class MedicalRecordSerializer(serializers.Serializer):
+    patient = serializers.UUIDField(source="pk", read_only=True)
+    allergies = serializers.CharField(read_only=True)
+    medical_history = serializers.CharField(read_only=True)
+    insurance_provider = serializers.CharField(read_only=True)
+    insurance_policy_number = serializers.CharField(read_only=True)
+    encounters = EncounterSerializer(many=True, read_only=True)
+
+
+class MedicalRecordUpdateSerializer(serializers.Serializer):
+    allergies = serializers.CharField(max_length=10000, required=False, allow_blank=True)
+    medical_history = serializers.CharField(max_length=20000, required=False, allow_blank=True)
+    insurance_provider = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    insurance_policy_number = serializers.CharField(
+        max_length=100, required=False, allow_blank=True
+    )
+
+
+class DoctorBlacklistSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+    cancel_upcoming = serializers.BooleanField(required=False, default=False)

@@ -1,32 +1,53 @@
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.generics import GenericAPIView, ListAPIView
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from accounts.permissions import IsPatientOrAdmin
-from appointments import services
+from accounts.permissions import IsAdmin, IsPatientOrAdmin
+from appointments import selectors, services
+from appointments.api.filters import AppointmentFilter
 from appointments.api.idempotency import idempotent_response
 from appointments.api.serializers import (
     AppointmentBookSerializer,
     AppointmentDetailSerializer,
     AppointmentSerializer,
+    CancelSerializer,
+    CompleteSerializer,
+    DoctorBlacklistSerializer,
+    FeedbackCreateSerializer,
+    FeedbackSerializer,
+    MedicalRecordSerializer,
+    MedicalRecordUpdateSerializer,
+    PenaltySerializer,
+    RejectSerializer,
+    RescheduleSerializer,
+    StatusChangeSerializer,
 )
 from appointments.exceptions import (
     BeyondBookingHorizon,
     BookingRestricted,
     DoctorUnavailable,
+    DuplicateFeedback,
     IdempotencyKeyReused,
+    InvalidTransition,
     LeadTimeViolation,
     PatientConflict,
     SlotInPast,
     SlotUnavailable,
 )
-from appointments.models import Appointment
-from appointments.selectors import appointment_list_visible
+from appointments.models import Appointment, Feedback, Penalty
+from appointments.transitions import Action
 from config.exceptions import LockTimeout
 from config.schema import error_responses
+from doctors.api.serializers import DoctorPrivateSerializer
+from doctors.models import Doctor
+from doctors.selectors import doctor_list_visible
 from patients.models import Patient
+from patients.services import patient_medical_record_update
 
 BOOKING_ERRORS = (
     SlotUnavailable,
@@ -46,14 +67,15 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     Anything else answers 404."""
 
     lookup_value_converter = "uuid"
+    filterset_class = AppointmentFilter
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Appointment.objects.none()
-        return appointment_list_visible(user=self.request.user).order_by("start", "pk")
+        return selectors.appointment_list_visible(user=self.request.user).order_by("start", "pk")
 
     def get_serializer_class(self):
-        return AppointmentDetailSerializer if self.action == "retrieve" else AppointmentSerializer
+        return AppointmentDetailSerializer if self.action != "list" else AppointmentSerializer
 
     def get_permissions(self):
         if self.action == "create":
@@ -119,3 +141,224 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         if "patient" not in data:
             raise ValidationError({"patient": ["Admins must say which patient."]})
         return data["patient"]
+
+    def _move(self, request, action: Action, input_class=None, note_field: str | None = None):
+        """Parse the move's body, make the move through the one transition function, and
+        answer with the appointment as it now is."""
+        appointment = self.get_object()
+        data = {}
+        if input_class is not None:
+            serializer = input_class(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            data = dict(serializer.validated_data)
+        note = data.pop(note_field, "") if note_field else ""
+        moved = services.appointment_transition(
+            appointment_id=appointment.pk, action=action, actor=request.user, note=note, **data
+        )
+        return Response(AppointmentDetailSerializer(moved).data)
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: AppointmentDetailSerializer,
+            **error_responses(InvalidTransition, LockTimeout),
+        },
+        summary="Confirm a pending appointment (doctor, admin)",
+    )
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        return self._move(request, Action.CONFIRM)
+
+    @extend_schema(
+        request=RejectSerializer,
+        responses={
+            200: AppointmentDetailSerializer,
+            **error_responses(InvalidTransition, LockTimeout),
+        },
+        summary="Reject a pending appointment (doctor, admin)",
+    )
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        return self._move(request, Action.REJECT, RejectSerializer, note_field="reason")
+
+    @extend_schema(
+        request=CancelSerializer,
+        responses={
+            200: AppointmentDetailSerializer,
+            **error_responses(InvalidTransition, LockTimeout),
+        },
+        summary="Cancel an appointment",
+        description="The patient (before the start), the doctor, or an admin. Frees the slot.",
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        return self._move(request, Action.CANCEL, CancelSerializer, note_field="reason")
+
+    @extend_schema(
+        request=CompleteSerializer,
+        responses={
+            200: AppointmentDetailSerializer,
+            **error_responses(InvalidTransition, LockTimeout),
+        },
+        summary="Complete a confirmed appointment once started (doctor, admin)",
+        description="`diagnosis` and `treatment_notes` are encrypted at rest.",
+    )
+    @action(detail=True, methods=["post"])
+    def complete(self, request, pk=None):
+        return self._move(request, Action.COMPLETE, CompleteSerializer)
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: AppointmentDetailSerializer,
+            **error_responses(InvalidTransition, LockTimeout),
+        },
+        summary="Mark a confirmed appointment a no-show once ended (doctor, admin)",
+        description="Creates the patient's no-show penalty.",
+    )
+    @action(detail=True, methods=["post"], url_path="no-show")
+    def no_show(self, request, pk=None):
+        return self._move(request, Action.NO_SHOW)
+
+    @extend_schema(
+        request=RescheduleSerializer,
+        responses={
+            201: AppointmentSerializer,
+            **error_responses(*BOOKING_ERRORS, InvalidTransition),
+        },
+        summary="Move an appointment to another slot",
+        description="The patient (before the start) or an admin. The new appointment carries "
+        "`rescheduled_from`; the old one becomes `rescheduled`. All or nothing: if the new slot "
+        "cannot be had, 409 and the old appointment is untouched.",
+    )
+    @action(detail=True, methods=["post"])
+    def reschedule(self, request, pk=None):
+        appointment = self.get_object()
+        serializer = RescheduleSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        new = services.appointment_reschedule(
+            appointment_id=appointment.pk,
+            actor=request.user,
+            slot_id=data["slot"],
+            reason=data.get("reason"),
+        )
+        return Response(AppointmentSerializer(new).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        responses={200: StatusChangeSerializer(many=True)},
+        summary="The appointment's status history, oldest first",
+    )
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    def history(self, request, pk=None):
+        appointment = self.get_object()
+        rows = appointment.history.order_by("at", "id")
+        return Response(StatusChangeSerializer(rows, many=True).data)
+
+    @extend_schema(
+        request=FeedbackCreateSerializer,
+        responses={
+            201: FeedbackSerializer,
+            **error_responses(InvalidTransition, DuplicateFeedback, LockTimeout),
+        },
+        summary="Rate a completed appointment (its patient, once)",
+    )
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def feedback(self, request, pk=None):
+        appointment = self.get_object()
+        serializer = FeedbackCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        feedback = services.feedback_submit(
+            appointment_id=appointment.pk, actor=request.user, **serializer.validated_data
+        )
+        return Response(FeedbackSerializer(feedback).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["doctors"], summary="A doctor's feedback, without patient identity")
+class DoctorFeedbackListView(ListAPIView):
+    serializer_class = FeedbackSerializer
+    permission_classes = [AllowAny]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Feedback.objects.none()
+        doctor = get_object_or_404(
+            doctor_list_visible(user=self.request.user), pk=self.kwargs["pk"]
+        )
+        return Feedback.objects.filter(doctor=doctor).order_by("-created_at", "pk")
+
+
+@extend_schema(tags=["doctors"])
+class DoctorBlacklistView(GenericAPIView):
+    serializer_class = DoctorBlacklistSerializer
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        responses={200: DoctorPrivateSerializer, **error_responses(LockTimeout)},
+        summary="Blacklist a doctor",
+        description="The doctor can no longer sign in, their live tokens stop working at once and "
+        "their free slots stop being bookable. With `cancel_upcoming`, their pending and "
+        "confirmed future appointments are cancelled (each with its history row).",
+    )
+    def post(self, request, pk):
+        doctor = get_object_or_404(Doctor, pk=pk)
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        doctor = services.doctor_blacklist_with_cancellations(
+            doctor=doctor, actor=request.user, **serializer.validated_data
+        )
+        return Response(DoctorPrivateSerializer(doctor).data)
+
+
+@extend_schema(tags=["patients"])
+class MedicalRecordView(GenericAPIView):
+    """A patient's medical record. Read: the patient, admins, and a doctor with a confirmed or
+    completed appointment with them; written: that doctor and admins. Anyone else gets 404."""
+
+    serializer_class = MedicalRecordSerializer
+
+    def _patient(self, request, pk) -> Patient:
+        if not selectors.patient_record_readable(user=request.user, patient_id=pk):
+            raise NotFound()
+        return get_object_or_404(Patient, pk=pk)
+
+    def _record(self, patient: Patient) -> dict:
+        patient.encounters = selectors.patient_encounters(patient_id=patient.pk)
+        return MedicalRecordSerializer(patient).data
+
+    @extend_schema(summary="Read a medical record")
+    def get(self, request, pk):
+        return Response(self._record(self._patient(request, pk)))
+
+    @extend_schema(
+        request=MedicalRecordUpdateSerializer,
+        responses={200: MedicalRecordSerializer},
+        summary="Update a medical record (the treating doctor, admin)",
+    )
+    def patch(self, request, pk):
+        patient = self._patient(request, pk)
+        if request.user.is_patient:
+            self.permission_denied(request, message="Patients cannot edit their medical record.")
+        serializer = MedicalRecordUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        patient = patient_medical_record_update(patient=patient, **serializer.validated_data)
+        return Response(self._record(patient))
+
+
+@extend_schema(tags=["penalties"])
+class PenaltyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """No-show penalties: admins see all, a patient their own."""
+
+    serializer_class = PenaltySerializer
+    lookup_value_converter = "uuid"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Penalty.objects.none()
+        return selectors.penalty_list_visible(user=self.request.user).order_by("-created_at", "pk")
+
+    @extend_schema(request=None, responses={200: PenaltySerializer}, summary="Resolve a penalty")
+    @action(detail=True, methods=["post"], permission_classes=[IsAdmin])
+    def resolve(self, request, pk=None):
+        penalty = services.penalty_resolve(penalty_id=self.get_object().pk, actor=request.user)
+        return Response(PenaltySerializer(penalty).data)

@@ -3,12 +3,15 @@ from django.db.models import F, Q
 
 from doctors.models import Doctor, Specialization
 
+# Ties end on the name and then the id: without a total order PostgreSQL may order equal rows
+# differently for each page, so paging would show some doctors twice and others never.
+_TIE_BREAK = ["user__last_name", "user__first_name", "pk"]
 _ORDERINGS = {
-    "rating": [F("rating").asc(nulls_last=True), "user__last_name"],
-    "-rating": [F("rating").desc(nulls_last=True), "user__last_name"],
-    "years_of_experience": ["years_of_experience", "user__last_name"],
-    "-years_of_experience": ["-years_of_experience", "user__last_name"],
-    "last_name": ["user__last_name", "user__first_name"],
+    "rating": [F("rating").asc(nulls_last=True), *_TIE_BREAK],
+    "-rating": [F("rating").desc(nulls_last=True), *_TIE_BREAK],
+    "years_of_experience": ["years_of_experience", *_TIE_BREAK],
+    "-years_of_experience": ["-years_of_experience", *_TIE_BREAK],
+    "last_name": _TIE_BREAK,
 }
 
 

@@ -105,7 +105,3 @@ class DoctorAdminUpdateSerializer(DoctorSelfUpdateSerializer):
     )
     license_number = serializers.CharField(required=False, max_length=64)
     years_of_experience = serializers.IntegerField(required=False, min_value=0, max_value=80)
-
-
-class DoctorBlacklistSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000)

@@ -10,7 +10,6 @@ from doctors import services
 from doctors.api.filters import DoctorFilter
 from doctors.api.serializers import (
     DoctorAdminUpdateSerializer,
-    DoctorBlacklistSerializer,
     DoctorCreateSerializer,
     DoctorPrivateSerializer,
     DoctorSelfUpdateSerializer,
@@ -116,21 +115,6 @@ class DoctorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         serializer = input_class(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         doctor = services.doctor_update(doctor=doctor, **serializer.validated_data)
-        return Response(DoctorPrivateSerializer(doctor).data)
-
-    @extend_schema(
-        request=DoctorBlacklistSerializer,
-        responses={200: DoctorPrivateSerializer},
-        summary="Blacklist a doctor",
-        description="The doctor can no longer sign in, their live tokens stop working at once and "
-        "their free slots stop being bookable.",
-    )
-    @action(detail=True, methods=["post"])
-    def blacklist(self, request, pk=None):
-        doctor = self.get_object()
-        serializer = DoctorBlacklistSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        doctor = services.doctor_blacklist(doctor=doctor, **serializer.validated_data)
         return Response(DoctorPrivateSerializer(doctor).data)
 
     @extend_schema(

@@ -1,0 +1,29 @@
+import django_filters
+
+from appointments.models import Appointment, AppointmentStatus
+from scheduling.clinic_time import day_bounds
+
+
+class AppointmentFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=AppointmentStatus.choices)
+    doctor = django_filters.UUIDFilter(field_name="doctor_id")
+    patient = django_filters.UUIDFilter(field_name="patient_id")
+    date_from = django_filters.DateFilter(
+        method="filter_date_from", help_text="Clinic-local day of the start, included."
+    )
+    date_to = django_filters.DateFilter(
+        method="filter_date_to", help_text="Clinic-local day of the start, included."
+    )
+    ordering = django_filters.OrderingFilter(fields=(("start", "start"),))
+
+    class Meta:
+        model = Appointment
+        fields = ["status", "doctor", "patient"]
+
+    def filter_date_from(self, queryset, name, value):
+        lower, _ = day_bounds(value, None)
+        return queryset.filter(start__gte=lower)
+
+    def filter_date_to(self, queryset, name, value):
+        _, upper = day_bounds(None, value)
+        return queryset.filter(start__lt=upper)

@@ -34,6 +34,7 @@ class SpecializationViewSet(viewsets.ModelViewSet):
     """Specializations: anyone reads, admins write. Names are unique, ignoring case."""
 
     queryset = Specialization.objects.order_by("name")
+    lookup_value_converter = "int"
     serializer_class = SpecializationSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 

@@ -1,0 +1,471 @@
+"""Every route of the API, for every kind of caller, with the status they must get.
+
+Callers: anonymous, patient A, patient B, doctor X, doctor Y, a blacklisted doctor (whose
+token was issued before the blacklisting) and an admin. The world: A has appointments with X
+(pending, confirmed, ended, completed) and a no-show penalty; B and Y have nothing to do with
+them. A route or method without a row fails `test_every_route_has_a_row`.
+"""
+
+import itertools
+from datetime import date, time, timedelta
+
+import pytest
+from django.db import transaction
+from django.urls import URLResolver, get_resolver
+from django.utils import timezone
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from appointments.models import Penalty
+from doctors.services import doctor_blacklist
+from scheduling.models import AvailabilityWindow, Slot
+from scheduling.services import holiday_create, time_off_create, weekly_rule_create
+from tests.conftest import client_for
+from tests.factories import (
+    PASSWORD,
+    AdminUserFactory,
+    AppointmentFactory,
+    DoctorFactory,
+    PatientFactory,
+    SpecializationFactory,
+    in_future,
+)
+from tests.schedule import window_published
+
+ROLES = ["anon", "patient_a", "patient_b", "doctor_x", "doctor_y", "blacklisted", "admin"]
+_counter = itertools.count()
+
+
+def status_row(anon, patient_a, patient_b, doctor_x, doctor_y, blacklisted, admin) -> dict:
+    return dict(
+        zip(
+            ROLES, (anon, patient_a, patient_b, doctor_x, doctor_y, blacklisted, admin), strict=True
+        )
+    )
+
+
+def everyone(code: int, *, anon: int | None = None, blacklisted: int = 401) -> dict:
+    return status_row(code if anon is None else anon, code, code, code, code, blacklisted, code)
+
+
+def admin_only(success: int) -> dict:
+    return status_row(401, 403, 403, 403, 403, 401, success)
+
+
+def schedule_owner(success: int, *, other_doctor: int) -> dict:
+    """Rows of doctor X's schedule: X and admins act, Y sees nothing, patients may not."""
+    return status_row(401, 403, 403, success, other_doctor, 401, success)
+
+
+class World:
+    def __init__(self):
+        self.specialization = SpecializationFactory(name="Cardiology")
+        self.unused_specialization = SpecializationFactory(name="Unused")
+        self.patient_a, self.patient_b = PatientFactory(), PatientFactory()
+        self.doctor_x = DoctorFactory(specialization=self.specialization)
+        self.doctor_y = DoctorFactory(specialization=self.specialization)
+        self.blacklisted = DoctorFactory()
+        self.admin = AdminUserFactory()
+        users = {
+            "patient_a": self.patient_a.user,
+            "patient_b": self.patient_b.user,
+            "doctor_x": self.doctor_x.user,
+            "doctor_y": self.doctor_y.user,
+            "blacklisted": self.blacklisted.user,
+            "admin": self.admin,
+        }
+        self.refresh = {role: str(RefreshToken.for_user(user)) for role, user in users.items()}
+        self.clients = {role: client_for(user) for role, user in users.items()}
+        self.clients["anon"] = client_for()
+        doctor_blacklist(doctor=self.blacklisted, reason="Matrix")
+
+        x = self.doctor_x
+        base = in_future(days=3).replace(hour=8)
+        window = window_published(x, start=base, hours=3)
+        first, second, third = window.slots.order_by("start")
+        self.pending = AppointmentFactory(
+            patient=self.patient_a, doctor=x, slot=first, status="pending"
+        )
+        self.confirmed = AppointmentFactory(patient=self.patient_a, doctor=x, slot=second)
+        self.free_slot = third
+        self.free_window = window_published(x, start=base + timedelta(days=1), hours=2)
+        self.ended = self._past(x, hours_ago=3, status="confirmed")
+        self.completed = self._past(x, hours_ago=6, status="completed")
+        no_show = self._past(x, hours_ago=9, status="no_show")
+        self.penalty = Penalty.objects.create(patient=self.patient_a, appointment=no_show)
+        self.rule = weekly_rule_create(
+            doctor=x,
+            day_of_week=6,
+            start_time=time(9),
+            end_time=time(10),
+            effective_from=timezone.localdate(),
+        )
+        self.time_off = time_off_create(
+            doctor=x, start=base + timedelta(days=5), end=base + timedelta(days=5, hours=2)
+        )
+        self.holiday = holiday_create(day=date.today() + timedelta(days=60), name="Founders' day")
+
+    def _past(self, doctor, *, hours_ago, status):
+        start = timezone.now().replace(microsecond=0) - timedelta(hours=hours_ago)
+        window = AvailabilityWindow.objects.create(
+            doctor=doctor, start=start, end=start + timedelta(hours=1)
+        )
+        slot = Slot.objects.create(doctor=doctor, window=window, start=window.start, end=window.end)
+        return AppointmentFactory(patient=self.patient_a, doctor=doctor, slot=slot, status=status)
+
+
+def _window_body(w):
+    start = in_future(days=20).replace(hour=9)
+    return {
+        "doctor": str(w.doctor_x.pk),
+        "start": start.isoformat(),
+        "end": (start + timedelta(hours=2)).isoformat(),
+    }
+
+
+def _register_body(w):
+    n = next(_counter)
+    return {
+        "username": f"newcomer{n}",
+        "email": f"newcomer{n}@example.test",
+        "password": PASSWORD,
+        "first_name": "New",
+        "last_name": "Comer",
+        "date_of_birth": "1990-01-01",
+    }
+
+
+def _doctor_body(w):
+    n = next(_counter)
+    return {
+        "username": f"newdoc{n}",
+        "email": f"newdoc{n}@example.test",
+        "password": PASSWORD,
+        "first_name": "Ada",
+        "last_name": "Doc",
+        "specialization": w.specialization.pk,
+        "license_number": f"NEW-{n}",
+        "years_of_experience": 3,
+    }
+
+
+# (method, route, path arguments, body, expected status per caller)
+MATRIX = [
+    (
+        "post",
+        "auth/token/",
+        {},
+        lambda w: {"username": w.patient_a.user.username, "password": PASSWORD},
+        everyone(200, blacklisted=200),
+    ),
+    (
+        "post",
+        "auth/token/refresh/",
+        {},
+        lambda w: {"refresh": w.refresh["patient_a"]},
+        everyone(200, blacklisted=200),
+    ),
+    ("post", "auth/logout/", {}, "own_refresh", everyone(204, anon=401)),
+    ("get", "auth/me/", {}, None, everyone(200, anon=401)),
+    (
+        "post",
+        "auth/password/",
+        {},
+        lambda w: {"old_password": PASSWORD, "new_password": "an0ther-Long-pass"},
+        everyone(204, anon=401),
+    ),
+    ("get", "patients/", {}, None, everyone(200, anon=401)),
+    ("post", "patients/", {}, _register_body, everyone(201)),
+    (
+        "get",
+        "patients/<uuid:pk>/",
+        {"pk": "patient_a"},
+        None,
+        status_row(401, 200, 404, 200, 404, 401, 200),
+    ),
+    (
+        "patch",
+        "patients/<uuid:pk>/",
+        {"pk": "patient_a"},
+        lambda w: {"contact_number": "+44 1"},
+        status_row(401, 200, 404, 403, 404, 401, 200),
+    ),
+    (
+        "get",
+        "patients/<uuid:pk>/medical-record/",
+        {"pk": "patient_a"},
+        None,
+        status_row(401, 200, 404, 200, 404, 401, 200),
+    ),
+    (
+        "patch",
+        "patients/<uuid:pk>/medical-record/",
+        {"pk": "patient_a"},
+        lambda w: {"allergies": "Latex"},
+        status_row(401, 403, 404, 200, 404, 401, 200),
+    ),
+    ("get", "specializations/", {}, None, everyone(200)),
+    (
+        "post",
+        "specializations/",
+        {},
+        lambda w: {"name": f"Field {next(_counter)}"},
+        admin_only(201),
+    ),
+    ("get", "specializations/<int:pk>/", {"pk": "unused_specialization"}, None, everyone(200)),
+    (
+        "patch",
+        "specializations/<int:pk>/",
+        {"pk": "unused_specialization"},
+        lambda w: {"name": "Renamed"},
+        admin_only(200),
+    ),
+    ("delete", "specializations/<int:pk>/", {"pk": "unused_specialization"}, None, admin_only(204)),
+    ("get", "doctors/", {}, None, everyone(200)),
+    ("post", "doctors/", {}, _doctor_body, admin_only(201)),
+    ("get", "doctors/<uuid:pk>/", {"pk": "doctor_x"}, None, everyone(200)),
+    (
+        "patch",
+        "doctors/<uuid:pk>/",
+        {"pk": "doctor_x"},
+        lambda w: {"bio": "Cardiologist."},
+        status_row(401, 403, 403, 200, 403, 401, 200),
+    ),
+    (
+        "post",
+        "doctors/<uuid:pk>/blacklist/",
+        {"pk": "doctor_x"},
+        lambda w: {"reason": "Review"},
+        admin_only(200),
+    ),
+    ("post", "doctors/<uuid:pk>/unblacklist/", {"pk": "blacklisted"}, None, admin_only(200)),
+    ("get", "doctors/<uuid:pk>/slots/", {"pk": "doctor_x"}, None, everyone(200)),
+    ("get", "doctors/<uuid:pk>/feedback/", {"pk": "doctor_x"}, None, everyone(200)),
+    ("get", "slots/", {}, None, everyone(200)),
+    ("get", "availability/", {}, None, schedule_owner(200, other_doctor=200)),
+    ("post", "availability/", {}, _window_body, schedule_owner(201, other_doctor=201)),
+    (
+        "get",
+        "availability/<uuid:pk>/",
+        {"pk": "free_window"},
+        None,
+        schedule_owner(200, other_doctor=404),
+    ),
+    (
+        "delete",
+        "availability/<uuid:pk>/",
+        {"pk": "free_window"},
+        None,
+        schedule_owner(204, other_doctor=404),
+    ),
+    ("get", "availability/weekly/", {}, None, schedule_owner(200, other_doctor=200)),
+    (
+        "post",
+        "availability/weekly/",
+        {},
+        lambda w: {
+            "doctor": str(w.doctor_x.pk),
+            "day_of_week": 5,
+            "start_time": "09:00",
+            "end_time": "10:00",
+            "effective_from": str(date.today()),
+        },
+        schedule_owner(201, other_doctor=201),
+    ),
+    (
+        "get",
+        "availability/weekly/<uuid:pk>/",
+        {"pk": "rule"},
+        None,
+        schedule_owner(200, other_doctor=404),
+    ),
+    (
+        "delete",
+        "availability/weekly/<uuid:pk>/",
+        {"pk": "rule"},
+        None,
+        schedule_owner(204, other_doctor=404),
+    ),
+    ("get", "time-off/", {}, None, schedule_owner(200, other_doctor=200)),
+    (
+        "post",
+        "time-off/",
+        {},
+        lambda w: {
+            "doctor": str(w.doctor_x.pk),
+            "start": in_future(days=30).isoformat(),
+            "end": in_future(days=31).isoformat(),
+            "reason": "Leave",
+        },
+        schedule_owner(201, other_doctor=201),
+    ),
+    ("get", "time-off/<uuid:pk>/", {"pk": "time_off"}, None, schedule_owner(200, other_doctor=404)),
+    (
+        "delete",
+        "time-off/<uuid:pk>/",
+        {"pk": "time_off"},
+        None,
+        schedule_owner(204, other_doctor=404),
+    ),
+    ("get", "holidays/", {}, None, everyone(200)),
+    (
+        "post",
+        "holidays/",
+        {},
+        lambda w: {"date": str(date.today() + timedelta(days=70)), "name": "Closed"},
+        admin_only(201),
+    ),
+    ("get", "holidays/<uuid:pk>/", {"pk": "holiday"}, None, everyone(200)),
+    ("delete", "holidays/<uuid:pk>/", {"pk": "holiday"}, None, admin_only(204)),
+    ("get", "appointments/", {}, None, everyone(200, anon=401)),
+    (
+        "post",
+        "appointments/",
+        {},
+        lambda w: {"slot": str(w.free_slot.pk), "patient": str(w.patient_a.pk)},
+        status_row(401, 201, 201, 403, 403, 401, 201),
+    ),
+    (
+        "get",
+        "appointments/<uuid:pk>/",
+        {"pk": "confirmed"},
+        None,
+        status_row(401, 200, 404, 200, 404, 401, 200),
+    ),
+    (
+        "get",
+        "appointments/<uuid:pk>/history/",
+        {"pk": "confirmed"},
+        None,
+        status_row(401, 200, 404, 200, 404, 401, 200),
+    ),
+    (
+        "post",
+        "appointments/<uuid:pk>/confirm/",
+        {"pk": "pending"},
+        None,
+        status_row(401, 403, 404, 200, 404, 401, 200),
+    ),
+    (
+        "post",
+        "appointments/<uuid:pk>/reject/",
+        {"pk": "pending"},
+        lambda w: {"reason": "Full"},
+        status_row(401, 403, 404, 200, 404, 401, 200),
+    ),
+    (
+        "post",
+        "appointments/<uuid:pk>/cancel/",
+        {"pk": "confirmed"},
+        None,
+        status_row(401, 200, 404, 200, 404, 401, 200),
+    ),
+    (
+        "post",
+        "appointments/<uuid:pk>/reschedule/",
+        {"pk": "confirmed"},
+        lambda w: {"slot": str(w.free_slot.pk)},
+        status_row(401, 201, 404, 403, 404, 401, 201),
+    ),
+    (
+        "post",
+        "appointments/<uuid:pk>/complete/",
+        {"pk": "ended"},
+        lambda w: {"diagnosis": "Fine", "treatment_notes": "None"},
+        status_row(401, 403, 404, 200, 404, 401, 200),
+    ),
+    (
+        "post",
+        "appointments/<uuid:pk>/no-show/",
+        {"pk": "ended"},
+        None,
+        status_row(401, 403, 404, 200, 404, 401, 200),
+    ),
+    (
+        "post",
+        "appointments/<uuid:pk>/feedback/",
+        {"pk": "completed"},
+        lambda w: {"rating": 5},
+        status_row(401, 201, 404, 403, 404, 401, 403),
+    ),
+    ("get", "penalties/", {}, None, everyone(200, anon=401)),
+    ("post", "penalties/<uuid:pk>/resolve/", {"pk": "penalty"}, None, admin_only(200)),
+    ("get", "health/", {}, None, everyone(200, blacklisted=200)),
+]
+
+
+def _route_methods() -> set[tuple[str, str]]:
+    def walk(patterns, prefix=""):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            else:
+                yield prefix + str(pattern.pattern), pattern.callback
+
+    found = set()
+    for route, callback in walk(get_resolver().url_patterns):
+        if not route.startswith("api/v1/"):
+            continue
+        actions = getattr(callback, "actions", None)
+        if actions:
+            view_class = callback.cls
+            # HEAD mirrors GET; OPTIONS is DRF's metadata: neither has a rule of its own.
+            methods = {m for m in actions if m in view_class.http_method_names} - {
+                "head",
+                "options",
+            }
+        else:
+            view_class = callback.view_class
+            methods = {
+                m for m in ("get", "post", "put", "patch", "delete") if hasattr(view_class, m)
+            }
+        found |= {(method, route.removeprefix("api/v1/")) for method in methods}
+    return found
+
+
+def test_every_route_has_a_row():
+    rows = {(method, route) for method, route, *_ in MATRIX}
+    assert _route_methods() - rows == set(), "routes without a row in the matrix"
+    assert rows - _route_methods() == set(), "rows for routes that do not exist"
+
+
+def _path(route: str, args: dict, world: World) -> str:
+    path = route
+    for name, attr in args.items():
+        value = getattr(world, attr)
+        for converter in ("uuid", "int"):
+            path = path.replace(f"<{converter}:{name}>", str(value.pk))
+    return f"/api/v1/{path}"
+
+
+class _Rollback(Exception):
+    pass
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("method", "route", "args", "body", "expected"),
+    MATRIX,
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_the_matrix(method, route, args, body, expected):
+    world = World()
+    mismatches = {}
+    for role in ROLES:
+        try:
+            with transaction.atomic():
+                if body == "own_refresh":
+                    payload = {"refresh": world.refresh.get(role, "")}
+                else:
+                    payload = body(world) if body else None
+                client = world.clients[role]
+                response = getattr(client, method)(_path(route, args, world), payload)
+                if response.status_code != expected[role]:
+                    mismatches[role] = (
+                        response.status_code,
+                        expected[role],
+                        response.content[:200],
+                    )
+                raise _Rollback
+        except _Rollback:
+            pass
+    assert mismatches == {}

@@ -12,6 +12,13 @@ from rest_framework.exceptions import ValidationError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts.models import LoginFailure, User
+from audit.services import (
+    audit_model_create,
+    audit_record,
+    encrypted_fields,
+    field_changes,
+    model_values,
+)
 
 
 def password_validate(*, password: str, user: User, attr: str = "password") -> None:
@@ -47,8 +54,16 @@ def login_lockout_remaining(*, username: str | None, ip: str | None) -> timedelt
 
 
 def login_failure_record(*, username: str | None, ip: str | None) -> None:
-    """Remember one failed sign-in, and forget those older than the window."""
+    """Remember one failed sign-in (and audit it), and forget those older than the window."""
     LoginFailure.objects.create(username=(username or "")[:150], ip=ip)
+    user = User.objects.filter(username=username).first() if username else None
+    audit_record(
+        action="sign_in_failed",
+        target_type="user",
+        target_id=user.pk if user else "",
+        changes={"username": (username or "")[:150]},
+        actor=None,
+    )
     LoginFailure.objects.filter(at__lt=timezone.now() - settings.LOGIN_FAILURE_WINDOW).delete()
 
 
@@ -74,7 +89,14 @@ def user_password_change(*, user: User, old_password: str, new_password: str) ->
     with transaction.atomic():
         user.set_password(new_password)
         user.save(update_fields=["password", "updated_at"])
-        user_refresh_tokens_revoke(user=user)
+        revoked = user_refresh_tokens_revoke(user=user)
+        audit_record(
+            action="password_change",
+            target_type="user",
+            target_id=user.pk,
+            changes={"refresh_tokens_revoked": revoked},
+            actor=user,
+        )
 
 
 def user_identity_unique_check(
@@ -108,6 +130,9 @@ def user_create(
     password_validate(password=password, user=user)
     user.set_password(password)
     user.save()
+    audit_model_create(
+        instance=user, fields=["username", "email", "role", "first_name", "last_name"]
+    )
     return user
 
 
@@ -129,6 +154,7 @@ def user_and_profile_update(*, profile, profile_fields: frozenset[str], changes:
         user_identity_unique_check(email=changes["email"], exclude=user)
     user_changes = {k: v for k, v in changes.items() if k in USER_NAME_FIELDS}
     profile_changes = {k: v for k, v in changes.items() if k in profile_fields}
+    before = {**model_values(user, user_changes), **model_values(profile, profile_changes)}
     try:
         with transaction.atomic():
             for field, value in user_changes.items():
@@ -138,6 +164,17 @@ def user_and_profile_update(*, profile, profile_fields: frozenset[str], changes:
             for field, value in profile_changes.items():
                 setattr(profile, field, value)
             profile.save(update_fields=[*profile_changes, "updated_at"])
+            after = {**model_values(user, user_changes), **model_values(profile, profile_changes)}
+            changed = field_changes(
+                before=before, after=after, secret=encrypted_fields(type(profile))
+            )
+            if changed:
+                audit_record(
+                    action="update",
+                    target_type=type(profile)._meta.model_name,
+                    target_id=profile.pk,
+                    changes=changed,
+                )
     except IntegrityError:
         user_identity_unique_check(email=changes.get("email"), exclude=user)
         raise

@@ -20,6 +20,14 @@ _REQUEST_ID_FORMAT = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 class RequestContext:
     request_id: str = ""
     ip: str | None = None
+    request: HttpRequest | None = None
+
+    @property
+    def user(self):
+        """The signed-in user of the request (session or JWT: DRF sets it on the Django
+        request once it has authenticated), or None."""
+        user = getattr(self.request, "user", None)
+        return user if user is not None and user.is_authenticated else None
 
 
 _OUTSIDE_REQUEST = RequestContext()
@@ -47,7 +55,9 @@ class RequestContextMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         offered = request.headers.get("X-Request-ID", "")
         request_id = offered if _REQUEST_ID_FORMAT.match(offered) else uuid.uuid4().hex
-        token = _current.set(RequestContext(request_id=request_id, ip=client_ip(request)))
+        token = _current.set(
+            RequestContext(request_id=request_id, ip=client_ip(request), request=request)
+        )
         try:
             response = self.get_response(request)
         finally:

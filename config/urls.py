@@ -11,6 +11,8 @@ api_v1 = [
     path("", include("doctors.api.urls")),
     path("", include("scheduling.api.urls")),
     path("", include("appointments.api.urls")),
+    path("", include("notifications.api.urls")),
+    path("", include("audit.urls")),
     path("health/", HealthView.as_view(), name="health"),
 ]
 

@@ -12,6 +12,12 @@ from accounts.services import (
     user_identity_unique_check,
     user_refresh_tokens_revoke,
 )
+from audit.services import (
+    audit_model_create,
+    audit_model_delete,
+    audit_model_update,
+    model_values,
+)
 from doctors.exceptions import SpecializationInUse
 from doctors.models import Doctor, Specialization
 
@@ -27,7 +33,9 @@ def specialization_create(*, name: str) -> Specialization:
     _name_unique_check(name=name)
     try:
         with transaction.atomic():
-            return Specialization.objects.create(name=name)
+            specialization = Specialization.objects.create(name=name)
+            audit_model_create(instance=specialization, fields=["name"])
+            return specialization
     except IntegrityError as error:  # a concurrent create of the same name won the race
         raise ValidationError(
             {"name": ["A specialization with this name already exists."]}
@@ -38,8 +46,10 @@ def specialization_update(*, specialization: Specialization, name: str) -> Speci
     _name_unique_check(name=name, exclude_pk=specialization.pk)
     try:
         with transaction.atomic():
+            before = model_values(specialization, ["name"])
             specialization.name = name
             specialization.save(update_fields=["name"])
+            audit_model_update(instance=specialization, before=before)
     except IntegrityError as error:
         raise ValidationError(
             {"name": ["A specialization with this name already exists."]}
@@ -51,6 +61,7 @@ def specialization_delete(*, specialization: Specialization) -> None:
     """Delete a specialization no doctor holds; otherwise 409 `specialization_in_use`."""
     try:
         with transaction.atomic():
+            audit_model_delete(instance=specialization, fields=["name"])
             specialization.delete()
     except ProtectedError as error:
         raise SpecializationInUse() from error
@@ -82,7 +93,7 @@ def doctor_create(
                 first_name=first_name,
                 last_name=last_name,
             )
-            return Doctor.objects.create(
+            doctor = Doctor.objects.create(
                 user=user,
                 specialization=specialization,
                 license_number=license_number,
@@ -90,6 +101,17 @@ def doctor_create(
                 bio=bio,
                 requires_approval=requires_approval,
             )
+            audit_model_create(
+                instance=doctor,
+                fields=[
+                    "specialization",
+                    "license_number",
+                    "years_of_experience",
+                    "bio",
+                    "requires_approval",
+                ],
+            )
+            return doctor
     except IntegrityError:
         # A concurrent create took the username, email or license number first.
         user_identity_unique_check(username=username, email=email)
@@ -127,6 +149,7 @@ def doctor_blacklist(*, doctor: Doctor, reason: str) -> Doctor:
     """
     with transaction.atomic():
         doctor = Doctor.objects.select_for_update().select_related("user").get(pk=doctor.pk)
+        before = model_values(doctor, ["is_blacklisted", "blacklist_reason"])
         if not doctor.is_blacklisted:
             doctor.blacklisted_at = timezone.now()
         doctor.is_blacklisted = True
@@ -136,7 +159,10 @@ def doctor_blacklist(*, doctor: Doctor, reason: str) -> Doctor:
         )
         doctor.user.is_active = False
         doctor.user.save(update_fields=["is_active", "updated_at"])
-        user_refresh_tokens_revoke(user=doctor.user)
+        revoked = user_refresh_tokens_revoke(user=doctor.user)
+        audit_model_update(
+            instance=doctor, before=before, action="blacklist", refresh_tokens_revoked=revoked
+        )
     return doctor
 
 
@@ -145,6 +171,7 @@ def doctor_unblacklist(*, doctor: Doctor) -> Doctor:
     again. Appointments cancelled by the blacklisting stay cancelled."""
     with transaction.atomic():
         doctor = Doctor.objects.select_for_update().select_related("user").get(pk=doctor.pk)
+        before = model_values(doctor, ["is_blacklisted", "blacklist_reason"])
         doctor.is_blacklisted = False
         doctor.blacklisted_at = None
         doctor.blacklist_reason = ""
@@ -153,4 +180,5 @@ def doctor_unblacklist(*, doctor: Doctor) -> Doctor:
         )
         doctor.user.is_active = True
         doctor.user.save(update_fields=["is_active", "updated_at"])
+        audit_model_update(instance=doctor, before=before, action="unblacklist")
     return doctor

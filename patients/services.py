@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import Role
 from accounts.services import user_and_profile_update, user_create, user_identity_unique_check
+from audit.services import audit_model_create
 from patients.models import Patient
 
 PATIENT_PROFILE_FIELDS = frozenset(
@@ -41,7 +42,7 @@ def patient_register(
                 first_name=first_name,
                 last_name=last_name,
             )
-            return Patient.objects.create(
+            patient = Patient.objects.create(
                 user=user,
                 date_of_birth=date_of_birth,
                 gender=gender,
@@ -49,6 +50,17 @@ def patient_register(
                 insurance_provider=insurance_provider,
                 insurance_policy_number=insurance_policy_number,
             )
+            audit_model_create(
+                instance=patient,
+                fields=[
+                    "date_of_birth",
+                    "gender",
+                    "contact_number",
+                    "insurance_provider",
+                    "insurance_policy_number",
+                ],
+            )
+            return patient
     except IntegrityError:
         user_identity_unique_check(username=username, email=email)
         raise

@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
+from audit.services import audit_model_create, audit_model_delete, audit_record
 from config.db import lock_timeout_set, violated_constraint
 from doctors.models import Doctor
 from scheduling.clinic_time import clinic_today, day_bounds, wall_time_occurrence
@@ -21,6 +22,15 @@ from scheduling.exceptions import HasActiveAppointments, OverlappingAvailability
 from scheduling.models import AvailabilityWindow, Holiday, Slot, TimeOff, WeeklyRule
 
 SlotTimes = list[tuple[datetime, datetime]]
+RULE_FIELDS = [
+    "doctor",
+    "day_of_week",
+    "start_time",
+    "end_time",
+    "effective_from",
+    "effective_until",
+]
+TIME_OFF_FIELDS = ["doctor", "start", "end", "reason"]
 MAX_WINDOW = timedelta(hours=24)
 
 
@@ -67,11 +77,30 @@ def _none_booked_check(slots: Iterable[Slot]) -> None:
 
 
 def _window_with_slots_create(*, doctor: Doctor, times: SlotTimes, **fields) -> AvailabilityWindow:
+    """Write a window and its slots, with one audit entry naming every slot it made."""
     window = AvailabilityWindow.objects.create(doctor=doctor, **fields)
-    Slot.objects.bulk_create(
+    slots = Slot.objects.bulk_create(
         Slot(doctor=doctor, window=window, start=start, end=end) for start, end in times
     )
+    audit_model_create(
+        instance=window,
+        fields=["doctor", "start", "end", "weekly_rule", "rule_date", "is_override"],
+        slots=[[str(slot.pk), slot.start, slot.end] for slot in slots],
+    )
     return window
+
+
+def _window_delete(window: AvailabilityWindow) -> None:
+    slots = list(window.slots.values_list("pk", flat=True))
+    audit_model_delete(instance=window, fields=["doctor", "start", "end"])
+    window.delete()
+    if slots:
+        audit_record(
+            action="delete",
+            target_type="slot",
+            target_id="",
+            changes={"slots": [str(pk) for pk in slots], "window": str(window.pk)},
+        )
 
 
 def _window_overlaps(*, doctor: Doctor, start: datetime, end: datetime) -> bool:
@@ -118,7 +147,7 @@ def window_delete(*, window: AvailabilityWindow) -> None:
     in flight either finishes before (and is seen) or waits and finds the slot gone."""
     with transaction.atomic():
         _none_booked_check(_slots_lock(Slot.objects.filter(window=window)))
-        window.delete()
+        _window_delete(window)
 
 
 def weekly_rule_extend(*, rule: WeeklyRule, through: date) -> int:
@@ -214,6 +243,7 @@ def weekly_rule_create(
             effective_from=effective_from,
             effective_until=effective_until,
         )
+        audit_model_create(instance=rule, fields=RULE_FIELDS)
         weekly_rule_extend(rule=rule, through=horizon_last_day())
     return rule
 
@@ -235,7 +265,9 @@ def weekly_rule_delete(*, rule: WeeklyRule) -> None:
     with transaction.atomic():
         upcoming = AvailabilityWindow.objects.filter(weekly_rule=rule, start__gt=timezone.now())
         _none_booked_check(_slots_lock(Slot.objects.filter(window__in=upcoming)))
-        upcoming.delete()
+        for window in upcoming:
+            _window_delete(window)
+        audit_model_delete(instance=rule, fields=RULE_FIELDS)
         rule.delete()
 
 
@@ -254,12 +286,16 @@ def time_off_create(*, doctor: Doctor, start: datetime, end: datetime, reason: s
         _none_booked_check(
             _slots_lock(Slot.objects.filter(doctor=doctor, start__lt=end, end__gt=start))
         )
-        return TimeOff.objects.create(doctor=doctor, start=start, end=end, reason=reason)
+        time_off = TimeOff.objects.create(doctor=doctor, start=start, end=end, reason=reason)
+        audit_model_create(instance=time_off, fields=TIME_OFF_FIELDS)
+        return time_off
 
 
 def time_off_delete(*, time_off: TimeOff) -> None:
     """Remove a time off: its slots are offered again (nothing can be stranded)."""
-    time_off.delete()
+    with transaction.atomic():
+        audit_model_delete(instance=time_off, fields=TIME_OFF_FIELDS)
+        time_off.delete()
 
 
 def holiday_create(*, day: date, name: str) -> Holiday:
@@ -276,10 +312,14 @@ def holiday_create(*, day: date, name: str) -> Holiday:
     try:
         with transaction.atomic():
             _none_booked_check(_slots_lock(Slot.objects.filter(start__gte=lower, start__lt=upper)))
-            return Holiday.objects.create(date=day, name=name)
+            holiday = Holiday.objects.create(date=day, name=name)
+            audit_model_create(instance=holiday, fields=["date", "name"])
+            return holiday
     except IntegrityError as error:
         raise ValidationError({"date": ["That day is already a holiday."]}) from error
 
 
 def holiday_delete(*, holiday: Holiday) -> None:
-    holiday.delete()
+    with transaction.atomic():
+        audit_model_delete(instance=holiday, fields=["date", "name"])
+        holiday.delete()

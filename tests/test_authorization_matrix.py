@@ -390,6 +390,7 @@ MATRIX = [
     ("get", "penalties/", {}, None, everyone(200, anon=401)),
     ("post", "penalties/<uuid:pk>/resolve/", {"pk": "penalty"}, None, admin_only(200)),
     ("get", "health/", {}, None, everyone(200, blacklisted=200)),
+    ("get", "audit-logs/", {}, None, admin_only(200)),
 ]
 
 

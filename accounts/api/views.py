@@ -17,6 +17,7 @@ from accounts.api.serializers import (
 from accounts.exceptions import SignInLockedOut
 from accounts.services import login_lockout_remaining, user_password_change
 from audit.middleware import client_ip
+from audit.services import audit_record
 
 
 @extend_schema(
@@ -39,7 +40,18 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
         )
         if remaining is not None:
             raise SignInLockedOut(wait=max(1, int(remaining.total_seconds())))
-        return super().post(request, *args, **kwargs)
+        serializer = self.get_serializer(data=request.data)
+        try:
+            serializer.is_valid(raise_exception=True)
+        except TokenError as error:
+            raise InvalidToken(error.args[0]) from error
+        audit_record(
+            action="sign_in",
+            target_type="user",
+            target_id=serializer.user.pk,
+            actor=serializer.user,
+        )
+        return Response(serializer.validated_data)
 
 
 @extend_schema(
@@ -68,6 +80,7 @@ class LogoutView(GenericAPIView):
             token.blacklist()
         except TokenError as error:
             raise InvalidToken(str(error)) from error
+        audit_record(action="logout", target_type="user", target_id=request.user.pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -41,6 +41,7 @@ from appointments.exceptions import (
 )
 from appointments.models import Appointment, Feedback, Penalty
 from appointments.transitions import Action
+from audit.services import audit_record
 from config.exceptions import LockTimeout
 from config.schema import error_responses
 from doctors.api.serializers import DoctorPrivateSerializer
@@ -59,6 +60,19 @@ BOOKING_ERRORS = (
     BookingRestricted,
     LockTimeout,
 )
+
+
+def appointment_detail_data(appointment: Appointment) -> dict:
+    """The appointment as its parties see it; showing its clinical notes is a read of
+    clinical data, and so is written to the audit log."""
+    if appointment.diagnosis or appointment.treatment_notes:
+        audit_record(
+            action="read",
+            target_type="appointment",
+            target_id=appointment.pk,
+            changes={"fields": ["diagnosis", "treatment_notes"]},
+        )
+    return AppointmentDetailSerializer(appointment).data
 
 
 @extend_schema(tags=["appointments"])
@@ -142,6 +156,10 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             raise ValidationError({"patient": ["Admins must say which patient."]})
         return data["patient"]
 
+    @extend_schema(summary="One appointment, with its clinical notes")
+    def retrieve(self, request, pk=None):
+        return Response(appointment_detail_data(self.get_object()))
+
     def _move(self, request, action: Action, input_class=None, note_field: str | None = None):
         """Parse the move's body, make the move through the one transition function, and
         answer with the appointment as it now is."""
@@ -155,7 +173,7 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         moved = services.appointment_transition(
             appointment_id=appointment.pk, action=action, actor=request.user, note=note, **data
         )
-        return Response(AppointmentDetailSerializer(moved).data)
+        return Response(appointment_detail_data(moved))
 
     @extend_schema(
         request=None,
@@ -323,7 +341,9 @@ class MedicalRecordView(GenericAPIView):
         return get_object_or_404(Patient, pk=pk)
 
     def _record(self, patient: Patient) -> dict:
+        """The record to show; every showing is written to the audit log."""
         patient.encounters = selectors.patient_encounters(patient_id=patient.pk)
+        audit_record(action="read", target_type="medical_record", target_id=patient.pk)
         return MedicalRecordSerializer(patient).data
 
     @extend_schema(summary="Read a medical record")

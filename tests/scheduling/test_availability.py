@@ -146,7 +146,7 @@ def test_two_overlapping_windows_created_at_the_same_moment_cannot_both_land():
     for _ in range(3):
         AvailabilityWindow.objects.all().delete()
         results = run_at_once([publish(0), publish(1)])
-        assert sorted(status for status, _ in results) == [201, 409]
+        assert sorted(status for status, _ in results) == [201, 409], results
         loser = next(body for status, body in results if status == 409)
         assert [e["code"] for e in loser["errors"]] == ["overlapping_availability"]
         assert AvailabilityWindow.objects.filter(doctor=doctor).count() == 1

@@ -1,0 +1,73 @@
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import django_filters
+from django.conf import settings
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, pagination, serializers, viewsets
+
+from accounts.permissions import IsAdmin
+from audit.models import AuditLog
+
+
+class AuditLogSerializer(serializers.ModelSerializer):
+    actor = serializers.UUIDField(source="actor_id", allow_null=True, read_only=True)
+    changes = serializers.JSONField(read_only=True)
+
+    class Meta:
+        model = AuditLog
+        fields = [
+            "id",
+            "actor",
+            "actor_username",
+            "action",
+            "target_type",
+            "target_id",
+            "changes",
+            "ip",
+            "request_id",
+            "at",
+        ]
+        read_only_fields = fields
+
+
+def _day_start(day) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(settings.CLINIC_TIME_ZONE))
+
+
+class AuditLogFilter(django_filters.FilterSet):
+    actor = django_filters.UUIDFilter(field_name="actor_id")
+    action = django_filters.CharFilter(max_length=40)
+    target_type = django_filters.CharFilter(max_length=40)
+    target_id = django_filters.CharFilter(max_length=64)
+    date_from = django_filters.DateFilter(method="filter_date_from", help_text="Clinic-local day.")
+    date_to = django_filters.DateFilter(method="filter_date_to", help_text="Clinic-local day.")
+
+    class Meta:
+        model = AuditLog
+        fields = ["actor", "action", "target_type", "target_id"]
+
+    def filter_date_from(self, queryset, name, value):
+        return queryset.filter(at__gte=_day_start(value))
+
+    def filter_date_to(self, queryset, name, value):
+        return queryset.filter(at__lt=_day_start(value + timedelta(days=1)))
+
+
+class AuditLogPagination(pagination.CursorPagination):
+    ordering = ("-at", "-id")
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+@extend_schema(tags=["audit"], summary="The audit log (append-only), newest first")
+class AuditLogViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Who did what, when, to which record, and who read which patient's clinical data.
+    Admins only; there is no way to change or delete an entry."""
+
+    queryset = AuditLog.objects.all()
+    serializer_class = AuditLogSerializer
+    permission_classes = [IsAdmin]
+    pagination_class = AuditLogPagination
+    filterset_class = AuditLogFilter

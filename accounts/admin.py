@@ -1,7 +1,12 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework.exceptions import ValidationError
 
-from accounts.models import User
+from accounts.models import LoginFailure, User
+from accounts.services import user_identity_unique_check
 
 
 @admin.register(User)
@@ -34,3 +39,60 @@ class UserAdmin(DjangoUserAdmin):
             },
         ),
     )
+
+    def get_readonly_fields(self, request, obj=None):
+        # A role comes with a profile (a doctor's, a patient's) made with the account; turning
+        # an existing account into another role would leave it without one.
+        if obj is not None:
+            return [*self.readonly_fields, "role"]
+        return self.readonly_fields
+
+
+@admin.register(LoginFailure)
+class LoginFailureAdmin(admin.ModelAdmin):
+    """Failed sign-ins within the lockout window, written by the sign-in backend only.
+    Read-only; deleting the rows of a username or address lifts its lockout early."""
+
+    list_display = ["username", "ip", "at"]
+    list_filter = ["at"]
+    search_fields = ["username", "ip"]
+    date_hierarchy = "at"
+    readonly_fields = ["username", "ip", "at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class NewAccountForm(forms.ModelForm):
+    """The account part of an admin's "add doctor" or "add patient" form: the fields the
+    registration services take, checked as they check them (a free username and email, a
+    password Django's validators accept), so the admin sees mistakes on the form itself."""
+
+    username = User._meta.get_field("username").formfield()
+    email = forms.EmailField()
+    first_name = forms.CharField(max_length=150)
+    last_name = forms.CharField(max_length=150)
+    password = forms.CharField(strip=False, widget=forms.PasswordInput(render_value=False))
+
+    ACCOUNT_FIELDS = ("username", "email", "password", "first_name", "last_name")
+
+    def clean(self):
+        data = super().clean()
+        try:
+            user_identity_unique_check(username=data.get("username"), email=data.get("email"))
+        except ValidationError as error:
+            for field, messages in error.detail.items():
+                self.add_error(field, messages)
+        if data.get("password"):
+            account = User(**{f: data.get(f, "") for f in self.ACCOUNT_FIELDS if f != "password"})
+            try:
+                validate_password(data["password"], user=account)
+            except DjangoValidationError as error:
+                self.add_error("password", error)
+        return data
+
+    def account_data(self) -> dict:
+        return {field: self.cleaned_data[field] for field in self.ACCOUNT_FIELDS}

@@ -6,6 +6,10 @@ then the patient, then a shared lock on the doctor's row; every transaction sets
 Rules are checked cheaply before any lock, then checked again under the locks, because
 another transaction may have changed the answer meanwhile. The database's constraints are
 the last word: a violation that slips past the checks becomes the same 409 as the check.
+
+Each write also writes its notifications (`appointments.notify`, an outbox) in the same
+transaction; their emails are queued only after the commit, so a broker that is down never
+fails or undoes a booking or a move.
 """
 
 from contextlib import contextmanager
@@ -19,6 +23,7 @@ from django.utils import timezone
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from accounts.models import User
+from appointments import notify
 from appointments.exceptions import (
     BeyondBookingHorizon,
     BookingRestricted,
@@ -46,6 +51,7 @@ from patients.models import Patient
 from scheduling.exceptions import SlotInPast
 from scheduling.models import AvailabilityWindow, Slot
 from scheduling.selectors import slot_is_closed
+from scheduling.services import doctor_schedule_lock
 
 MAX_OVERRIDE_LENGTH = timedelta(hours=24)
 
@@ -128,7 +134,8 @@ def _booking_write(
     is_override: bool = False,
 ) -> Appointment:
     """Re-check under the locks (slot and patient held by the caller) and write the
-    appointment, the slot's booked mark and the first history row."""
+    appointment, the slot's booked mark, the first history row and the notifications of the
+    patient and the doctor (emailed after the commit)."""
     _booking_restriction_check(actor=actor, patient=patient)
     if slot.is_booked:
         raise SlotUnavailable(attr="slot")
@@ -161,6 +168,7 @@ def _booking_write(
         actor=actor,
         note="Booked outside published availability." if is_override else "",
     )
+    notify.booking_notify(appointment=appointment)
     return appointment
 
 
@@ -243,6 +251,7 @@ def appointment_book_override(
     if doctor.is_blacklisted:
         raise DoctorUnavailable()
     with _locking_transaction():
+        doctor_schedule_lock(doctor_id=doctor.pk)
         if AvailabilityWindow.objects.filter(doctor=doctor, start__lt=end, end__gt=start).exists():
             raise SlotUnavailable(
                 "This overlaps the doctor's published availability: book one of its slots."
@@ -264,7 +273,8 @@ def _transition_apply(
     the status only if it is still that one. The UPDATE takes the row lock; a competing move
     that committed first makes it match no row, and this one fails with 409
     `invalid_transition` rather than being applied to a status nobody checked. Then free the
-    slot when leaving an active status and record the move, in the caller's transaction."""
+    slot when leaving an active status, record the move, create the penalty of a no-show and
+    write the notifications (`appointments.notify`), in the caller's transaction."""
     move = transition_check(appointment=appointment, action=action, actor=actor, now=timezone.now())
     from_status = appointment.status
     moved = Appointment.objects.filter(pk=appointment.pk, status=from_status).update(
@@ -278,6 +288,7 @@ def _transition_apply(
     status_change_record(appointment=appointment, from_status=from_status, actor=actor, note=note)
     if move.target == AppointmentStatus.NO_SHOW:
         Penalty.objects.create(patient_id=appointment.patient_id, appointment=appointment)
+    notify.status_change_notify(appointment=appointment, from_status=from_status, actor=actor)
     return appointment
 
 
@@ -295,7 +306,7 @@ def appointment_transition(
     Rules are `appointments.transitions.TRANSITIONS`: who may make the move (403 otherwise),
     from which status and when (409 `invalid_transition` otherwise). `actor=None` is the
     system (the sweep). `complete` stores `diagnosis` and `treatment_notes` (encrypted at
-    rest); `no_show` creates the patient's penalty.
+    rest); `no_show` creates the patient's penalty and their one no-show email.
 
     Each move is a conditional update (`WHERE status = <the status checked>`) under the row
     lock the UPDATE takes, so two moves racing on one appointment cannot both succeed: the

@@ -7,7 +7,7 @@ database failures a client can retry into the drf-standardized-errors envelope
 `{"type", "errors": [{"code", "detail", "attr"}]}`.
 """
 
-from django.db import DatabaseError, OperationalError
+from django.db import DatabaseError, InterfaceError, OperationalError
 from drf_standardized_errors.handler import ExceptionHandler
 from psycopg import errors as pg_errors
 from rest_framework import exceptions, status
@@ -71,10 +71,13 @@ class CareSlotExceptionHandler(ExceptionHandler):
     def convert_known_exceptions(self, exc: Exception) -> Exception:
         if isinstance(exc, jwt_exceptions.DetailDictMixin) and isinstance(exc.detail, dict):
             return _jwt_error_flatten(exc)
-        if isinstance(exc, DatabaseError):
+        if isinstance(exc, DatabaseError | InterfaceError):
             if _cause_is(exc, pg_errors.LockNotAvailable):
                 return LockTimeout()
-            if isinstance(exc, OperationalError):
+            if _cause_is(exc, pg_errors.DeadlockDetected):
+                return ServiceUnavailable("The request met a competing one; retry it.")
+            if isinstance(exc, OperationalError | InterfaceError):
+                # The connection went away mid-request; the transaction did not commit.
                 return ServiceUnavailable("The database is unreachable; retry shortly.")
         return super().convert_known_exceptions(exc)
 

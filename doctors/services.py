@@ -148,7 +148,9 @@ def doctor_blacklist(*, doctor: Doctor, reason: str) -> Doctor:
     updates the reason.
     """
     with transaction.atomic():
-        doctor = Doctor.objects.select_for_update().select_related("user").get(pk=doctor.pk)
+        doctor = (
+            Doctor.objects.select_for_update(of=("self",)).select_related("user").get(pk=doctor.pk)
+        )
         before = model_values(doctor, ["is_blacklisted", "blacklist_reason"])
         if not doctor.is_blacklisted:
             doctor.blacklisted_at = timezone.now()
@@ -170,7 +172,9 @@ def doctor_unblacklist(*, doctor: Doctor) -> Doctor:
     """Undo `doctor_blacklist`: the doctor may sign in again and their free slots are offered
     again. Appointments cancelled by the blacklisting stay cancelled."""
     with transaction.atomic():
-        doctor = Doctor.objects.select_for_update().select_related("user").get(pk=doctor.pk)
+        doctor = (
+            Doctor.objects.select_for_update(of=("self",)).select_related("user").get(pk=doctor.pk)
+        )
         before = model_values(doctor, ["is_blacklisted", "blacklist_reason"])
         doctor.is_blacklisted = False
         doctor.blacklisted_at = None

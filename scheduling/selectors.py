@@ -3,8 +3,8 @@
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
-from django.db.models.functions import TruncDate
+from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet, Value
+from django.db.models.functions import Concat, Trim, TruncDate
 from django.utils import timezone
 
 from accounts.models import User
@@ -25,6 +25,11 @@ def slot_list_free(
     `BOOKING_LEAD_TIME` and before the booking horizon, its doctor is not blacklisted, and no
     time off or clinic holiday (clinic-local day of its start) covers it. `date_from` and
     `date_to` are clinic-local days, both included. One SQL query whatever the page size.
+
+    Each slot carries what a search result shows of its doctor as plain columns
+    (`doctor_name`, `specialization_id`, `specialization_name`) rather than as related model
+    instances: a page of results then builds no Doctor, User or Specialization objects, which
+    was most of the endpoint's CPU time (bench/README.md).
     """
     now = timezone.now()
     lower, upper = day_bounds(date_from, date_to)
@@ -48,7 +53,13 @@ def slot_list_free(
         slots.annotate(local_day=TruncDate("start", tzinfo=clinic_zone()))
         .exclude(Exists(time_off))
         .exclude(Exists(holiday))
-        .select_related("doctor__user", "doctor__specialization")
+        .annotate(
+            doctor_name=Trim(
+                Concat(F("doctor__user__first_name"), Value(" "), F("doctor__user__last_name"))
+            ),
+            specialization_id=F("doctor__specialization_id"),
+            specialization_name=F("doctor__specialization__name"),
+        )
         .order_by("start", "doctor_id")
     )
 

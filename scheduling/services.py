@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
@@ -103,6 +103,17 @@ def _window_delete(window: AvailabilityWindow) -> None:
         )
 
 
+def doctor_schedule_lock(*, doctor_id) -> None:
+    """Serialize, per doctor, the writes that add windows (publishing, weekly rules, override
+    bookings) until the end of the transaction. Two overlapping windows inserted at once
+    would otherwise each find the other's uncommitted row in the exclusion constraint and
+    deadlock; with this lock the second waits, then sees the first and answers 409."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"schedule:{doctor_id}"]
+        )
+
+
 def _window_overlaps(*, doctor: Doctor, start: datetime, end: datetime) -> bool:
     return AvailabilityWindow.objects.filter(doctor=doctor, start__lt=end, end__gt=start).exists()
 
@@ -112,8 +123,9 @@ def window_create(*, doctor: Doctor, start: datetime, end: datetime) -> Availabi
 
     Rules: `end` after `start`; at least one slot long; at most 24 h; `start` not passed
     (`slot_in_past`); no overlap with another window of the doctor (409
-    `overlapping_availability`). The exclusion constraint on windows decides between two
-    overlapping windows created at the same moment: the second waits for the first and fails.
+    `overlapping_availability`). Takes the doctor's schedule lock, so of two overlapping
+    windows created at the same moment the second waits for the first and then fails; the
+    exclusion constraint on windows backs that up.
     """
     if end <= start:
         raise ValidationError({"end": ["The end must be after the start."]})
@@ -129,6 +141,9 @@ def window_create(*, doctor: Doctor, start: datetime, end: datetime) -> Availabi
         raise OverlappingAvailability()
     try:
         with transaction.atomic():
+            doctor_schedule_lock(doctor_id=doctor.pk)
+            if _window_overlaps(doctor=doctor, start=start, end=end):
+                raise OverlappingAvailability()
             return _window_with_slots_create(
                 doctor=doctor, times=slot_times_split(start=start, end=end), start=start, end=end
             )
@@ -160,7 +175,12 @@ def weekly_rule_extend(*, rule: WeeklyRule, through: date) -> int:
     """
     made = 0
     with transaction.atomic():
-        rule = WeeklyRule.objects.select_for_update().select_related("doctor").get(pk=rule.pk)
+        rule = (
+            WeeklyRule.objects.select_for_update(of=("self",))
+            .select_related("doctor")
+            .get(pk=rule.pk)
+        )
+        doctor_schedule_lock(doctor_id=rule.doctor_id)
         first = max(rule.effective_from, clinic_today())
         if rule.generated_through:
             first = max(first, rule.generated_through + timedelta(days=1))

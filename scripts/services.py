@@ -4,6 +4,7 @@ PostgreSQL (from DATABASE_URL, else postgres://postgres@127.0.0.1:5432/careslot)
 a stopped local server is started where one is installed, and the database is created when
 missing. With --redis, Redis (REDIS_URL, else redis://127.0.0.1:6379/0) is checked the same
 way. When a service cannot be started here, one line says what to start, and the exit code is 1.
+`--redis-url` only prints that Redis URL if it answers (nothing otherwise), for `run.sh`.
 """
 
 import os
@@ -129,7 +130,16 @@ def ensure_redis() -> bool:
     return False
 
 
+def reachable_redis_url() -> str:
+    """The Redis URL (REDIS_URL, else the local default) if that Redis answers, else ""."""
+    url = setting("REDIS_URL", "") or DEFAULT_REDIS_URL
+    return url if _redis_answers(url) else ""
+
+
 def main(argv: list[str]) -> int:
+    if "--redis-url" in argv:
+        print(reachable_redis_url())
+        return 0
     ok = ensure_postgres()
     if "--redis" in argv:
         ok = ensure_redis() and ok

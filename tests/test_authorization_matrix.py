@@ -17,6 +17,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from appointments.models import Penalty
 from doctors.services import doctor_blacklist
+from notifications.services import notification_create
 from scheduling.models import AvailabilityWindow, Slot
 from scheduling.services import holiday_create, time_off_create, weekly_rule_create
 from tests.conftest import client_for
@@ -103,6 +104,13 @@ class World:
             doctor=x, start=base + timedelta(days=5), end=base + timedelta(days=5, hours=2)
         )
         self.holiday = holiday_create(day=date.today() + timedelta(days=60), name="Founders' day")
+        self.notification = notification_create(
+            recipient=self.patient_a.user,
+            kind="reminder",
+            appointment_id=self.confirmed.pk,
+            title="Reminder",
+            body="Your appointment is tomorrow.",
+        )
 
     def _past(self, doctor, *, hours_ago, status):
         start = timezone.now().replace(microsecond=0) - timedelta(hours=hours_ago)
@@ -389,8 +397,19 @@ MATRIX = [
     ),
     ("get", "penalties/", {}, None, everyone(200, anon=401)),
     ("post", "penalties/<uuid:pk>/resolve/", {"pk": "penalty"}, None, admin_only(200)),
+    ("get", "reports/no-shows/", {}, None, admin_only(200)),
+    ("get", "reports/appointments/", {}, None, admin_only(200)),
+    ("get", "reports/doctors/", {}, None, admin_only(200)),
     ("get", "health/", {}, None, everyone(200, blacklisted=200)),
     ("get", "audit-logs/", {}, None, admin_only(200)),
+    ("get", "notifications/", {}, None, everyone(200, anon=401)),
+    (
+        "post",
+        "notifications/<uuid:pk>/read/",
+        {"pk": "notification"},
+        None,
+        status_row(401, 200, 404, 404, 404, 401, 404),
+    ),
 ]
 
 

@@ -8,31 +8,20 @@ their static assets through whitenoise, and an unknown API URL answers in the er
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from django.conf import settings
+
+from tests.background import database_url, free_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 BIN_DIR = Path(sys.executable).parent
 STARTUP_SECONDS = 20
-
-
-def _database_url() -> str:
-    db = settings.DATABASES["default"]
-    credentials = quote(db["USER"] or "", safe="")
-    if db.get("PASSWORD"):
-        credentials += ":" + quote(db["PASSWORD"], safe="")
-    host = db.get("HOST") or "127.0.0.1"
-    port = db.get("PORT") or 5432
-    return f"postgres://{credentials}@{host}:{port}/{quote(db['NAME'], safe='')}"
 
 
 def _production_env(static_root: Path) -> dict[str, str]:
@@ -42,7 +31,7 @@ def _production_env(static_root: Path) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "config.settings.base",
         "DEBUG": "false",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "DB_CONN_MAX_AGE": "0",
         "REDIS_URL": "",
         "STATIC_ROOT": str(static_root),
@@ -59,12 +48,6 @@ def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
         timeout=90,
         check=False,
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _get(url: str) -> tuple[int, str, bytes]:
@@ -106,7 +89,7 @@ def test_gunicorn_serves_the_api_docs_admin_and_static_files_with_debug_off(tmp_
     collected = _manage(env, "collectstatic", "--noinput", "--verbosity", "0")
     assert collected.returncode == 0, collected.stdout + collected.stderr
 
-    base = f"http://127.0.0.1:{_free_port()}"
+    base = f"http://127.0.0.1:{free_port()}"
     server = subprocess.Popen(  # noqa: S603 (fixed arguments)
         [
             str(BIN_DIR / "gunicorn"),

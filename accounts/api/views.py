@@ -18,6 +18,7 @@ from accounts.exceptions import SignInLockedOut
 from accounts.services import login_lockout_remaining, user_password_change
 from audit.middleware import client_ip
 from audit.services import audit_record
+from config.throttling import AnonThrottle, ScopedThrottle
 
 
 @extend_schema(
@@ -33,6 +34,9 @@ from audit.services import audit_record
     responses={200: TokenPairSerializer},
 )
 class TokenObtainView(jwt_views.TokenObtainPairView):
+    throttle_classes = [AnonThrottle, ScopedThrottle]
+    throttle_scope = "sign_in"
+
     def post(self, request, *args, **kwargs):
         username = request.data.get("username") if isinstance(request.data, dict) else None
         remaining = login_lockout_remaining(
@@ -61,7 +65,8 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
     responses={200: TokenPairSerializer},
 )
 class TokenRefreshView(jwt_views.TokenRefreshView):
-    pass
+    throttle_classes = [AnonThrottle, ScopedThrottle]
+    throttle_scope = "sign_in"
 
 
 @extend_schema(tags=["auth"])

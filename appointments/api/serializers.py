@@ -40,6 +40,13 @@ class AppointmentSerializer(serializers.ModelSerializer):
         return appointment.doctor.user.get_full_name()
 
 
+class AppointmentListSerializer(AppointmentSerializer):
+    """An appointment in a list: the names come annotated (`appointment_list_page`)."""
+
+    patient_name = serializers.CharField(read_only=True)
+    doctor_name = serializers.CharField(read_only=True)
+
+
 class AppointmentDetailSerializer(AppointmentSerializer):
     """One appointment as its patient, its doctor and admins see it, clinical notes included."""
 

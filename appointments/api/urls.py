@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from appointments.api import views
+from appointments.api import reports, views
 
 router = SimpleRouter(use_regex_path=False)
 router.register("appointments", views.AppointmentViewSet, basename="appointment")
@@ -23,5 +23,12 @@ urlpatterns = [
         views.MedicalRecordView.as_view(),
         name="patient-medical-record",
     ),
+    path("reports/no-shows/", reports.NoShowReportView.as_view(), name="report-no-shows"),
+    path(
+        "reports/appointments/",
+        reports.AppointmentReportView.as_view(),
+        name="report-appointments",
+    ),
+    path("reports/doctors/", reports.DoctorReportView.as_view(), name="report-doctors"),
     *router.urls,
 ]

@@ -14,6 +14,7 @@ from appointments.api.idempotency import idempotent_response
 from appointments.api.serializers import (
     AppointmentBookSerializer,
     AppointmentDetailSerializer,
+    AppointmentListSerializer,
     AppointmentSerializer,
     CancelSerializer,
     CompleteSerializer,
@@ -44,6 +45,7 @@ from appointments.transitions import Action
 from audit.services import audit_record
 from config.exceptions import LockTimeout
 from config.schema import error_responses
+from config.throttling import ScopedThrottle
 from doctors.api.serializers import DoctorPrivateSerializer
 from doctors.models import Doctor
 from doctors.selectors import doctor_list_visible
@@ -86,15 +88,23 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Appointment.objects.none()
+        if self.action == "list":
+            return selectors.appointment_list_page(user=self.request.user).order_by("start", "pk")
         return selectors.appointment_list_visible(user=self.request.user).order_by("start", "pk")
 
     def get_serializer_class(self):
-        return AppointmentDetailSerializer if self.action != "list" else AppointmentSerializer
+        return AppointmentDetailSerializer if self.action != "list" else AppointmentListSerializer
 
     def get_permissions(self):
         if self.action == "create":
             return [IsPatientOrAdmin()]
         return super().get_permissions()
+
+    def get_throttles(self):
+        if self.action in ("create", "reschedule"):
+            self.throttle_scope = "booking"
+            return [*super().get_throttles(), ScopedThrottle()]
+        return super().get_throttles()
 
     @extend_schema(
         request=AppointmentBookSerializer,

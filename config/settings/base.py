@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.dateparse import parse_duration
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -71,6 +72,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "audit.middleware.RequestContextMiddleware",
+    "config.middleware.ApiRequestGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -167,6 +169,51 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="CareSlot <no-reply@c
 
 REDIS_URL = env.str("REDIS_URL", default="")
 
+# Celery (config/celery.py reads every CELERY_* name). Notifications are written to the
+# database first (an outbox) and only then queued, so a broker that is down never fails or
+# slows a request for long: publishing gives up after BROKER_TIMEOUT seconds, the request
+# succeeds, and the relay sends what is waiting once the broker is back.
+BROKER_TIMEOUT = env.float("BROKER_TIMEOUT", default=1.0)
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = REDIS_URL or None
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+# No caller waits for a result; storing them would only fill Redis.
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+# A task is acknowledged when done, so a worker that dies mid-task leaves it to another;
+# the tasks are idempotent, so running one twice does the work once.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = 60
+CELERY_TASK_TIME_LIMIT = 90
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_TIMEOUT
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": BROKER_TIMEOUT,
+    "socket_timeout": BROKER_TIMEOUT,
+    "max_retries": 0,
+    # Longer than any task's time limit: an unacknowledged task is redelivered after it.
+    "visibility_timeout": 3600,
+}
+CELERY_BEAT_SCHEDULE_FILENAME = env.str(
+    "CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / "celerybeat-schedule")
+)
+
+# Notification delivery: a failed email is retried after NOTIFICATION_RETRY_BACKOFF, doubling
+# each time up to an hour, and given up (status `failed`) after NOTIFICATION_MAX_ATTEMPTS.
+# A claim older than NOTIFICATION_CLAIM_TIMEOUT belongs to a worker that died mid-send; the
+# relay takes it over (the one case where an email can go out twice).
+NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=8)
+NOTIFICATION_RETRY_BACKOFF = env_duration("NOTIFICATION_RETRY_BACKOFF", timedelta(minutes=1))
+NOTIFICATION_CLAIM_TIMEOUT = env_duration("NOTIFICATION_CLAIM_TIMEOUT", timedelta(minutes=10))
+NOTIFICATION_RELAY_SECONDS = env.int("NOTIFICATION_RELAY_SECONDS", default=60)
+REMINDER_SWEEP_MINUTES = env.int("REMINDER_SWEEP_MINUTES", default=5)
+
 # CORS ----------------------------------------------------------------------------------------
 
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
@@ -183,6 +230,30 @@ NO_SHOW_GRACE = env_duration("NO_SHOW_GRACE", timedelta(minutes=15))
 NO_SHOW_SWEEP_MINUTES = env.int("NO_SHOW_SWEEP_MINUTES", default=10)
 REMINDER_BEFORE = env_duration("REMINDER_BEFORE", timedelta(hours=24))
 IDEMPOTENCY_KEY_TTL = env_duration("IDEMPOTENCY_KEY_TTL", timedelta(hours=24))
+
+# What `celery -A config beat` runs, and how often (times of day in UTC).
+CELERY_BEAT_SCHEDULE = {
+    "no-show-sweep": {
+        "task": "appointments.no_show_sweep",
+        "schedule": timedelta(minutes=NO_SHOW_SWEEP_MINUTES),
+    },
+    "reminders": {
+        "task": "appointments.reminders_send",
+        "schedule": timedelta(minutes=REMINDER_SWEEP_MINUTES),
+    },
+    "notification-relay": {
+        "task": "notifications.relay",
+        "schedule": timedelta(seconds=NOTIFICATION_RELAY_SECONDS),
+    },
+    "extend-slots": {
+        "task": "scheduling.slots_extend",
+        "schedule": crontab(hour=2, minute=15),
+    },
+    "flush-expired-tokens": {
+        "task": "accounts.expired_tokens_flush",
+        "schedule": crontab(hour=3, minute=30),
+    },
+}
 
 # REST framework ------------------------------------------------------------------------------
 
@@ -265,6 +336,7 @@ SPECTACULAR_SETTINGS = {
         },
         "RoleEnum": "accounts.models.Role.choices",
         "AppointmentStatusEnum": "appointments.models.AppointmentStatus.choices",
+        "NotificationKindEnum": "notifications.models.NotificationKind.choices",
     },
     "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
 }
@@ -291,3 +363,28 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
     },
 }
+
+# Rate limits (config/throttling.py): "N/second|minute|hour|day" per scope ------------------
+
+THROTTLE_RATES = {
+    "anon": env.str("THROTTLE_RATE_ANON", default="120/minute"),
+    "user": env.str("THROTTLE_RATE_USER", default="600/minute"),
+    "sign_in": env.str("THROTTLE_RATE_SIGN_IN", default="20/minute"),
+    "register": env.str("THROTTLE_RATE_REGISTER", default="10/hour"),
+    "booking": env.str("THROTTLE_RATE_BOOKING", default="30/minute"),
+}
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
+    "config.throttling.AnonThrottle",
+    "config.throttling.UserThrottle",
+]
+# A patient may hold at most this many upcoming pending or confirmed appointments, so that
+# no one can hoard a clinic's slots (OWASP API6).
+MAX_ACTIVE_APPOINTMENTS_PER_PATIENT = env.int("MAX_ACTIVE_APPOINTMENTS_PER_PATIENT", default=10)
+# Request bodies larger than this are refused with 413 before any parsing.
+MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=64 * 1024)
+
+CACHES = (
+    {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    if REDIS_URL
+    else {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+)

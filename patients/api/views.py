@@ -4,6 +4,7 @@ from rest_framework.filters import SearchFilter
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from config.throttling import ScopedThrottle
 from patients import services
 from patients.api.serializers import (
     PatientForDoctorSerializer,
@@ -36,6 +37,12 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         if self.action == "create":
             return [AllowAny()]
         return super().get_permissions()
+
+    def get_throttles(self):
+        if self.action == "create":
+            self.throttle_scope = "register"
+            return [*super().get_throttles(), ScopedThrottle()]
+        return super().get_throttles()
 
     def get_serializer_class(self):
         if self.request.user.is_authenticated and self.request.user.is_doctor:

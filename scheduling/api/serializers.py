@@ -91,11 +91,12 @@ class HolidaySerializer(serializers.ModelSerializer):
 
 
 class SlotSerializer(serializers.ModelSerializer):
-    """A free slot as search results show it, with enough of its doctor to choose."""
+    """A free slot as search results show it, with enough of its doctor to choose: the
+    doctor's name and specialization come annotated on the slot (`slot_list_free`)."""
 
-    doctor_name = serializers.SerializerMethodField()
-    specialization = serializers.IntegerField(source="doctor.specialization_id", read_only=True)
-    specialization_name = serializers.CharField(source="doctor.specialization.name", read_only=True)
+    doctor_name = serializers.CharField(read_only=True)
+    specialization = serializers.IntegerField(source="specialization_id", read_only=True)
+    specialization_name = serializers.CharField(read_only=True)
 
     class Meta:
         model = Slot
@@ -109,9 +110,6 @@ class SlotSerializer(serializers.ModelSerializer):
             "end",
         ]
         read_only_fields = fields
-
-    def get_doctor_name(self, slot: Slot) -> str:
-        return slot.doctor.user.get_full_name()
 
 
 class DoctorQuerySerializer(serializers.Serializer):

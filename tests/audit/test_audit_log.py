@@ -38,9 +38,13 @@ class TestAppendOnly:
         assert AuditLog.objects.get().action == "test"
 
     def test_a_rolled_back_change_leaves_no_entry_and_a_committed_one_always_has_one(self):
-        with pytest.raises(RuntimeError), transaction.atomic():
-            specialization_create(name="Neurology")
-            raise RuntimeError("the surrounding work failed")
+        def create_then_fail():
+            with transaction.atomic():
+                specialization_create(name="Neurology")
+                raise RuntimeError("the surrounding work failed")
+
+        with pytest.raises(RuntimeError):
+            create_then_fail()
         assert entries(target_type="specialization") == []
         specialization_create(name="Neurology")
         [entry] = entries(target_type="specialization")

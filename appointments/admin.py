@@ -1,0 +1,314 @@
+"""Appointments in the admin site, and the site's Reports page.
+
+Every change goes through `appointments.services`, as from the API: an appointment is booked
+with `appointment_book` and moved only by the actions (confirm, reject, cancel, no-show), each
+through `appointment_transition`, so the transition table, the history, the audit log and the
+notifications apply. A refused move is reported for its row and changes nothing. Status,
+slot, history, ratings and penalties are never edited by hand.
+"""
+
+from datetime import timedelta
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.urls import path
+from rest_framework.exceptions import ValidationError
+
+from appointments import reports, services
+from appointments.models import (
+    Appointment,
+    AppointmentStatus,
+    AppointmentStatusChange,
+    Feedback,
+    IdempotencyRecord,
+    Penalty,
+)
+from appointments.transitions import Action
+from audit.services import audit_record
+from config.admin import ReadOnlyModelAdmin, ServiceModelAdmin, rows_apply
+from doctors.admin import DoctorListFilter
+from scheduling.admin import DOCTOR_SEARCH
+from scheduling.clinic_time import clinic_today
+
+PATIENT_SEARCH = ["patient__user__first_name", "patient__user__last_name", "patient__user__email"]
+CLINICAL_FIELDS = ["diagnosis", "treatment_notes"]
+
+
+class StatusChangeInline(admin.TabularInline):
+    model = AppointmentStatusChange
+    fields = ["at", "from_status", "to_status", "actor", "note"]
+    readonly_fields = fields
+    ordering = ["at", "id"]
+    extra = 0
+    can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class AppointmentBookForm(forms.ModelForm):
+    """An admin books a free slot for a patient, as with POST /appointments/."""
+
+    class Meta:
+        model = Appointment
+        fields = ["patient", "slot", "reason"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["slot"].required = True
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(ServiceModelAdmin):
+    list_display = [
+        "start",
+        "patient",
+        "doctor",
+        "specialization",
+        "status",
+        "is_override",
+        "created_at",
+    ]
+    list_filter = [
+        "status",
+        DoctorListFilter,
+        "doctor__specialization",
+        "start",
+        "is_override",
+    ]
+    search_fields = [*PATIENT_SEARCH, *DOCTOR_SEARCH]
+    list_select_related = ["patient__user", "doctor__user", "doctor__specialization"]
+    date_hierarchy = "start"
+    ordering = ["-start"]
+    autocomplete_fields = ["patient", "slot"]
+    inlines = [StatusChangeInline]
+    fieldsets = [
+        (None, {"fields": ["patient", "doctor", "slot", "start", "end", "status", "reason"]}),
+        ("Origin", {"fields": ["rescheduled_from", "is_override", "created_by"]}),
+        ("Clinical notes (encrypted at rest)", {"fields": CLINICAL_FIELDS}),
+        ("Dates", {"fields": ["created_at", "updated_at"]}),
+    ]
+    add_form = AppointmentBookForm
+    add_fieldsets = [(None, {"fields": ["patient", "slot", "reason"]})]
+    actions = ["confirm", "reject", "cancel", "no_show"]
+
+    @admin.display(ordering="doctor__specialization__name")
+    def specialization(self, appointment: Appointment) -> str:
+        return appointment.doctor.specialization.name
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
+
+    def has_change_permission(self, request, obj=None):
+        # The change page is a view: an appointment changes only by the actions.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and (obj.diagnosis or obj.treatment_notes):
+            # Showing the clinical notes is a read of clinical data, audited as in the API.
+            audit_record(
+                action="read",
+                target_type="appointment",
+                target_id=obj.pk,
+                changes={"fields": CLINICAL_FIELDS},
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def service_create(self, request, form):
+        data = form.cleaned_data
+        return services.appointment_book(
+            actor=request.user,
+            patient=data["patient"],
+            slot_id=data["slot"].pk,
+            reason=data["reason"],
+        )
+
+    def _move(self, request, queryset, action: Action, done: str, note: str = "") -> None:
+        rows_apply(
+            self,
+            request,
+            queryset,
+            lambda appointment: services.appointment_transition(
+                appointment_id=appointment.pk, action=action, actor=request.user, note=note
+            ),
+            done=done,
+        )
+
+    @admin.action(description="Confirm the selected appointments")
+    def confirm(self, request, queryset):
+        self._move(request, queryset, Action.CONFIRM, "Confirmed {count} appointment(s).")
+
+    @admin.action(description="Reject the selected appointments")
+    def reject(self, request, queryset):
+        self._move(
+            request,
+            queryset,
+            Action.REJECT,
+            "Rejected {count} appointment(s).",
+            note="Rejected in the admin site.",
+        )
+
+    @admin.action(description="Cancel the selected appointments")
+    def cancel(self, request, queryset):
+        self._move(
+            request,
+            queryset,
+            Action.CANCEL,
+            "Cancelled {count} appointment(s).",
+            note="Cancelled in the admin site.",
+        )
+
+    @admin.action(description="Mark the selected appointments as no-shows")
+    def no_show(self, request, queryset):
+        self._move(request, queryset, Action.NO_SHOW, "Marked {count} appointment(s) no-show.")
+
+
+@admin.register(AppointmentStatusChange)
+class AppointmentStatusChangeAdmin(ReadOnlyModelAdmin):
+    list_display = ["at", "appointment", "from_status", "to_status", "actor", "note"]
+    list_filter = ["to_status", "from_status", "at"]
+    search_fields = [f"appointment__{field}" for field in (*PATIENT_SEARCH, *DOCTOR_SEARCH)]
+    list_select_related = ["appointment__patient__user", "appointment__doctor__user", "actor"]
+    date_hierarchy = "at"
+    ordering = ["-at", "-id"]
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(ReadOnlyModelAdmin):
+    """Written by patients through `feedback_submit`, which keeps the doctor's rating the mean
+    of theirs: read-only here."""
+
+    list_display = ["created_at", "doctor", "rating", "comments"]
+    list_filter = ["rating", DoctorListFilter, "created_at"]
+    search_fields = [*DOCTOR_SEARCH, "comments"]
+    list_select_related = ["doctor__user"]
+    date_hierarchy = "created_at"
+    fields = ["appointment", "doctor", "rating", "comments", "created_at"]
+
+
+@admin.register(Penalty)
+class PenaltyAdmin(ReadOnlyModelAdmin):
+    """Made by no-shows; resolved only with the action, through `penalty_resolve`."""
+
+    list_display = [
+        "created_at",
+        "patient",
+        "appointment_start",
+        "email_sent",
+        "resolved",
+        "resolved_by",
+    ]
+    list_filter = ["resolved", "email_sent", "created_at"]
+    search_fields = PATIENT_SEARCH
+    list_select_related = ["patient__user", "appointment", "resolved_by"]
+    date_hierarchy = "created_at"
+    fields = [
+        "patient",
+        "appointment",
+        "created_at",
+        "email_sent",
+        "resolved",
+        "resolved_at",
+        "resolved_by",
+    ]
+    actions = ["resolve"]
+
+    @admin.display(description="no-show of", ordering="appointment__start")
+    def appointment_start(self, penalty: Penalty):
+        return penalty.appointment.start
+
+    @admin.action(description="Resolve the selected penalties")
+    def resolve(self, request, queryset):
+        rows_apply(
+            self,
+            request,
+            queryset,
+            lambda penalty: services.penalty_resolve(penalty_id=penalty.pk, actor=request.user),
+            done="Resolved {count} penalt(y/ies).",
+        )
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(ReadOnlyModelAdmin):
+    list_display = ["created_at", "user", "key", "response_status"]
+    list_filter = ["response_status", "created_at"]
+    search_fields = ["key", "user__username"]
+    list_select_related = ["user"]
+    date_hierarchy = "created_at"
+
+
+# The Reports page -----------------------------------------------------------------------------
+
+REPORT_DEFAULT_DAYS_BACK = 30
+REPORT_DEFAULT_DAYS_AHEAD = 30
+
+
+class ReportRangeForm(forms.Form):
+    date_from = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="From")
+    date_to = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="To")
+
+    def clean(self):
+        data = super().clean()
+        try:
+            reports.report_range_check(date_from=data.get("date_from"), date_to=data.get("date_to"))
+        except ValidationError as error:
+            for field, messages in error.detail.items():
+                self.add_error(field, messages)
+        return data
+
+
+def reports_view(request):
+    """Appointments per day by status, no-shows per doctor and mean rating per doctor over a
+    range of clinic-local days: the figures of the reports API, drawn with Chart.js."""
+    if not request.user.has_perm("appointments.view_appointment"):
+        raise PermissionDenied
+    today = clinic_today()
+    default = {
+        "date_from": today - timedelta(days=REPORT_DEFAULT_DAYS_BACK),
+        "date_to": today + timedelta(days=REPORT_DEFAULT_DAYS_AHEAD),
+    }
+    form = ReportRangeForm(request.GET if request.GET else None, initial=default)
+    chosen = form.cleaned_data if form.is_bound and form.is_valid() else default
+    per_day = reports.report_appointments_per_day(**chosen)
+    charts = {
+        "statuses": [{"key": key, "label": str(label)} for key, label in AppointmentStatus.choices],
+        "per_day": per_day,
+        "no_shows": reports.report_no_shows(**chosen),
+        "doctors": reports.report_doctors(**chosen),
+    }
+    context = {
+        **admin.site.each_context(request),
+        "title": "Reports",
+        "subtitle": f"{chosen['date_from']:%d %b %Y} to {chosen['date_to']:%d %b %Y}",
+        "form": form,
+        "clinic_time_zone": settings.CLINIC_TIME_ZONE,
+        "charts": charts,
+        "appointment_total": sum(day["total"] for day in per_day),
+    }
+    return TemplateResponse(request, "admin/reports.html", context)
+
+
+def _with_reports_page(get_urls):
+    def get_urls_with_reports():
+        return [
+            path("reports/", admin.site.admin_view(reports_view), name="reports"),
+            *get_urls(),
+        ]
+
+    return get_urls_with_reports
+
+
+# The default site, extended by one page (config/urls.py serves `admin.site.urls`).
+admin.site.get_urls = _with_reports_page(admin.site.get_urls)

@@ -1,0 +1,183 @@
+"""What the patient and the doctor are told about an appointment, written into the outbox
+(`notifications.services.notification_create`) in the caller's transaction.
+
+The patient hears of every status change of their appointment; the doctor of a new booking,
+a cancellation and a reschedule; the patient gets one reminder before a confirmed appointment
+and one email about a no-show. Titles and bodies name people and times only: never the
+reason for the visit, a diagnosis, notes, insurance or allergies (protected health
+information does not travel by email).
+"""
+
+from datetime import datetime
+
+from django.conf import settings
+
+from accounts.models import User
+from appointments.models import Appointment, AppointmentStatus
+from notifications.models import Notification, NotificationKind
+from notifications.services import notification_create, notification_withdraw
+from scheduling.clinic_time import clinic_zone
+
+
+def reminder_key(appointment_id) -> str:
+    return f"reminder:{appointment_id}"
+
+
+def no_show_key(appointment_id) -> str:
+    return f"no_show:{appointment_id}"
+
+
+def _when(at: datetime) -> str:
+    local = at.astimezone(clinic_zone())
+    return f"{local:%A %d %B %Y at %H:%M} ({settings.CLINIC_TIME_ZONE} time)"
+
+
+def _doctor_name(appointment: Appointment) -> str:
+    return f"Dr {appointment.doctor.user.get_full_name() or appointment.doctor.user.username}"
+
+
+def _patient_name(appointment: Appointment) -> str:
+    return appointment.patient.user.get_full_name() or appointment.patient.user.username
+
+
+def _tell(
+    appointment: Appointment,
+    recipient: User,
+    kind: str,
+    title: str,
+    body: str,
+    dedupe_key: str | None = None,
+) -> Notification | None:
+    return notification_create(
+        recipient=recipient,
+        kind=kind,
+        appointment_id=appointment.pk,
+        title=title,
+        body=body,
+        dedupe_key=dedupe_key,
+    )
+
+
+def booking_notify(*, appointment: Appointment) -> None:
+    """A new booking (or the new appointment of a reschedule): the patient and the doctor."""
+    doctor, patient, when = (
+        _doctor_name(appointment),
+        _patient_name(appointment),
+        _when(appointment.start),
+    )
+    waits = appointment.status == AppointmentStatus.PENDING
+    _tell(
+        appointment,
+        appointment.patient.user,
+        NotificationKind.BOOKED,
+        "Appointment requested" if waits else "Appointment booked",
+        f"Your appointment with {doctor} on {when} is booked"
+        + (f" and waits for {doctor} to confirm it." if waits else " and confirmed."),
+    )
+    _tell(
+        appointment,
+        appointment.doctor.user,
+        NotificationKind.BOOKED,
+        "New booking",
+        f"{patient} booked an appointment with you on {when}"
+        + (": it waits for your confirmation." if waits else "."),
+    )
+
+
+def _patient_message(appointment: Appointment, from_status: str, actor: User | None):
+    """(kind, title, body, dedupe key) of what the patient is told about the move just made."""
+    doctor, when = _doctor_name(appointment), _when(appointment.start)
+    match appointment.status:
+        case AppointmentStatus.CONFIRMED:
+            return (
+                NotificationKind.STATUS_CHANGED,
+                "Appointment confirmed",
+                f"{doctor} confirmed your appointment on {when}.",
+                None,
+            )
+        case AppointmentStatus.REJECTED:
+            return (
+                NotificationKind.STATUS_CHANGED,
+                "Appointment request declined",
+                f"{doctor} could not take your appointment request for {when}. "
+                "You are welcome to book another time.",
+                None,
+            )
+        case AppointmentStatus.CANCELLED:
+            why = (
+                " because it was not confirmed in time"
+                if actor is None and from_status == AppointmentStatus.PENDING
+                else ""
+            )
+            return (
+                NotificationKind.CANCELLED,
+                "Appointment cancelled",
+                f"Your appointment with {doctor} on {when} was cancelled{why}.",
+                None,
+            )
+        case AppointmentStatus.RESCHEDULED:
+            return (
+                NotificationKind.RESCHEDULED,
+                "Appointment moved",
+                f"Your appointment with {doctor} on {when} was moved to another time; "
+                "a separate message gives the new one.",
+                None,
+            )
+        case AppointmentStatus.COMPLETED:
+            return (
+                NotificationKind.STATUS_CHANGED,
+                "Appointment completed",
+                f"Your appointment with {doctor} on {when} is complete. "
+                "You can rate it in the app.",
+                None,
+            )
+        case AppointmentStatus.NO_SHOW:
+            return (
+                NotificationKind.NO_SHOW,
+                "Missed appointment",
+                f"You did not attend your appointment with {doctor} on {when}, so a no-show "
+                f"penalty was recorded. With {settings.NO_SHOW_PENALTY_LIMIT} unresolved "
+                "penalties, online booking stops until the clinic resolves them.",
+                no_show_key(appointment.pk),
+            )
+    raise ValueError(f"No message for a move to {appointment.status}.")
+
+
+def status_change_notify(*, appointment: Appointment, from_status: str, actor: User | None) -> None:
+    """One move of an appointment: the patient always; the doctor on a cancellation and a
+    reschedule. An appointment that stops being confirmed loses its reminder if that has not
+    gone out yet."""
+    kind, title, body, dedupe_key = _patient_message(appointment, from_status, actor)
+    _tell(appointment, appointment.patient.user, kind, title, body, dedupe_key)
+    patient, when = _patient_name(appointment), _when(appointment.start)
+    if appointment.status == AppointmentStatus.CANCELLED:
+        _tell(
+            appointment,
+            appointment.doctor.user,
+            NotificationKind.CANCELLED,
+            "Appointment cancelled",
+            f"The appointment with {patient} on {when} was cancelled; the slot is free again.",
+        )
+    elif appointment.status == AppointmentStatus.RESCHEDULED:
+        _tell(
+            appointment,
+            appointment.doctor.user,
+            NotificationKind.RESCHEDULED,
+            "Appointment moved",
+            f"The appointment with {patient} on {when} was moved to another time.",
+        )
+    if from_status == AppointmentStatus.CONFIRMED:
+        notification_withdraw(dedupe_key=reminder_key(appointment.pk))
+
+
+def reminder_notify(*, appointment: Appointment) -> Notification | None:
+    """The patient's reminder of a confirmed appointment; None if it already has one."""
+    return _tell(
+        appointment,
+        appointment.patient.user,
+        NotificationKind.REMINDER,
+        "Appointment reminder",
+        f"A reminder of your appointment with {_doctor_name(appointment)} on "
+        f"{_when(appointment.start)}.",
+        reminder_key(appointment.pk),
+    )

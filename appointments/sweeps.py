@@ -1,0 +1,112 @@
+"""Periodic writes about appointments, run by beat and by management commands: the no-show
+sweep (`sweep_no_shows`) and the reminders (`send_reminders`).
+
+Both are safe to run twice at once, and again and again: each appointment is handled in its
+own short transaction that first locks its row with `SELECT ... FOR UPDATE SKIP LOCKED` and
+re-checks that it is still due. A second sweep skips the rows the first holds, and finds the
+ones it already finished no longer due. Every move goes through `appointment_transition`
+(the one function that knows the transition table) with the system as actor.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
+
+from appointments import notify
+from appointments.exceptions import InvalidTransition
+from appointments.models import Appointment, AppointmentStatus
+from appointments.services import appointment_transition
+from appointments.transitions import Action
+from notifications.models import Notification, NotificationKind
+
+logger = logging.getLogger(__name__)
+
+NOT_CONFIRMED_IN_TIME = "not confirmed in time"
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    no_shows: int
+    cancelled: int
+
+
+def _row_lock(due: QuerySet[Appointment], appointment_id) -> Appointment | None:
+    """The appointment, locked, if it is still due and no other transaction holds it."""
+    return (
+        due.filter(pk=appointment_id)
+        .select_for_update(skip_locked=True, of=("self",))
+        .select_related("patient__user", "doctor__user")
+        .first()
+    )
+
+
+def _moves_apply(due: QuerySet[Appointment], action: Action, note: str = "") -> int:
+    moved = 0
+    for appointment_id in list(due.order_by("pk").values_list("pk", flat=True)):
+        try:
+            with transaction.atomic():
+                if _row_lock(due, appointment_id) is None:
+                    continue
+                appointment_transition(
+                    appointment_id=appointment_id, action=action, actor=None, note=note
+                )
+                moved += 1
+        except InvalidTransition:
+            logger.info("Sweep: appointment %s was moved meanwhile; left as is.", appointment_id)
+    return moved
+
+
+def no_show_sweep(*, now: datetime | None = None) -> SweepResult:
+    """Confirmed appointments that ended more than `NO_SHOW_GRACE` ago become `no_show` (one
+    penalty each, unique per appointment, and one email to the patient); pending appointments
+    whose start has passed become `cancelled`, "not confirmed in time". The system is the
+    actor of the history rows. Locks one appointment at a time (see the module docstring),
+    then what the transition locks after it (its slot)."""
+    now = now or timezone.now()
+    no_shows = _moves_apply(
+        Appointment.objects.filter(
+            status=AppointmentStatus.CONFIRMED, end__lte=now - settings.NO_SHOW_GRACE
+        ),
+        Action.NO_SHOW,
+    )
+    cancelled = _moves_apply(
+        Appointment.objects.filter(status=AppointmentStatus.PENDING, start__lte=now),
+        Action.CANCEL,
+        note=NOT_CONFIRMED_IN_TIME,
+    )
+    return SweepResult(no_shows=no_shows, cancelled=cancelled)
+
+
+def reminders_send(*, now: datetime | None = None) -> int:
+    """Write the reminder of each confirmed appointment starting within `REMINDER_BEFORE`
+    that has none yet (its email follows the commit); returns how many were written.
+
+    One per appointment, ever: its `dedupe_key` is unique. Never for an appointment cancelled
+    or moved: it is re-checked as confirmed under its row lock, and a move away from
+    confirmed withdraws a reminder not yet sent (`notify.status_change_notify`); a moved
+    appointment's new booking is another appointment, with a reminder of its own.
+    """
+    now = now or timezone.now()
+    due = Appointment.objects.filter(
+        status=AppointmentStatus.CONFIRMED,
+        start__gt=now,
+        start__lte=now + settings.REMINDER_BEFORE,
+    ).exclude(
+        Exists(
+            Notification.objects.filter(
+                kind=NotificationKind.REMINDER, appointment_id=OuterRef("pk")
+            )
+        )
+    )
+    written = 0
+    for appointment_id in list(due.order_by("pk").values_list("pk", flat=True)):
+        with transaction.atomic():
+            appointment = _row_lock(due, appointment_id)
+            if appointment is not None and notify.reminder_notify(appointment=appointment):
+                written += 1
+    return written

@@ -1,0 +1,153 @@
+"""What every app's admin shares: writes go through the services, and a refused one is a
+message on the page, never a 500.
+
+The admin site is a second way into the same rules as the API. A `ServiceModelAdmin` saves and
+deletes by calling the app's services (`service_create`, `service_update`, `service_delete`),
+so their checks, locks, history, audit and notifications apply; a domain error they raise is
+shown as an error message and the change is rolled back. `rows_apply` is the same for admin
+actions: one service call per selected row, each refused row reported with its reason.
+"""
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db import models, transaction
+from django.http import HttpRequest, HttpResponseRedirect
+from rest_framework.exceptions import APIException, ValidationError
+
+
+def error_text(error: APIException) -> str:
+    """A domain or validation error as one line for a person: "end: The end must be ..."."""
+
+    def flatten(detail: Any, prefix: str = "") -> list[str]:
+        if isinstance(detail, dict):
+            return [
+                line
+                for key, value in detail.items()
+                for line in flatten(value, "" if key == "non_field_errors" else f"{key}: ")
+            ]
+        if isinstance(detail, list):
+            return [line for item in detail for line in flatten(item, prefix)]
+        return [f"{prefix}{detail}"]
+
+    return " ".join(flatten(error.detail))
+
+
+def rows_apply(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    rows: Iterable[models.Model],
+    apply: Callable[[models.Model], object],
+    *,
+    done: str,
+) -> None:
+    """Call `apply` (a service) on each row, each in its own transaction: one refused row
+    changes nothing of its own and does not stop the others. Reports how many were `done`
+    ("Confirmed 2 appointment(s).") and each refusal with the service's reason."""
+    succeeded = 0
+    for row in rows:
+        try:
+            with transaction.atomic():
+                apply(row)
+        except APIException as error:
+            model_admin.message_user(request, f"{row}: {error_text(error)}", messages.ERROR)
+        else:
+            succeeded += 1
+    if succeeded:
+        model_admin.message_user(request, done.format(count=succeeded), messages.SUCCESS)
+
+
+class ServiceModelAdmin(admin.ModelAdmin):
+    """A ModelAdmin whose add, change and delete call the app's services.
+
+    Subclasses implement `service_create(request, form) -> instance` for the add form;
+    `service_update(request, stored, form)` for the change form, given the row as stored and
+    the changes in `form.changed_data` (where the API offers no update, leave it out and deny
+    `has_change_permission`); and `service_delete(request, obj)`. The bulk "delete selected"
+    action deletes through `service_delete`, all or nothing.
+    """
+
+    # The add page's own form and fieldsets where they differ from the change page's (a new
+    # doctor comes with an account, say), as in Django's UserAdmin.
+    add_form: type | None = None
+    add_fieldsets: list | None = None
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None and self.add_fieldsets is not None:
+            return self.add_fieldsets
+        return super().get_fieldsets(request, obj)
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None and self.add_form is not None:
+            kwargs["form"] = self.add_form
+        return super().get_form(request, obj, **kwargs)
+
+    def service_create(self, request: HttpRequest, form) -> models.Model:
+        raise NotImplementedError
+
+    def service_update(self, request: HttpRequest, stored: models.Model, form) -> None:
+        raise NotImplementedError
+
+    def service_delete(self, request: HttpRequest, obj: models.Model) -> None:
+        raise NotImplementedError
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            # The form has already written its values onto `obj`; the service gets the row as
+            # stored, so that what it checks and audits is the change from there.
+            self.service_update(request, type(obj)._default_manager.get(pk=obj.pk), form)
+            return
+        created = self.service_create(request, form)
+        # The admin goes on with its own (unsaved) instance: logging the addition, the
+        # success message, the redirect. It becomes the one the service saved.
+        obj.__dict__.update(created.__dict__)
+
+    def delete_model(self, request, obj):
+        self.service_delete(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        # All or nothing, like the admin's own bulk delete: the first refusal rolls back the
+        # rows deleted before it, and says which row and why.
+        with transaction.atomic():
+            for obj in queryset:
+                try:
+                    self.service_delete(request, obj)
+                except APIException as error:
+                    raise ValidationError(
+                        f"Nothing was deleted. {obj}: {error_text(error)}"
+                    ) from error
+
+    def _refusal_shown(self, request: HttpRequest, view: Callable, *args):
+        """Run an admin view; a service's refusal, raised inside the view's transaction (rolled
+        back by then), becomes an error message on the page the admin came from."""
+        try:
+            return view(request, *args)
+        except APIException as error:
+            self.message_user(request, error_text(error), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return self._refusal_shown(
+            request, super().changeform_view, object_id, form_url, extra_context
+        )
+
+    def delete_view(self, request, object_id, extra_context=None):
+        return self._refusal_shown(request, super().delete_view, object_id, extra_context)
+
+    def changelist_view(self, request, extra_context=None):
+        return self._refusal_shown(request, super().changelist_view, extra_context)
+
+
+class ReadOnlyModelAdmin(admin.ModelAdmin):
+    """Records that only the system writes (history, idempotency records, sign-in failures):
+    listed and viewable, never added or edited by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,35 @@
+"""The Celery app: `celery -A config worker` and `celery -A config beat`.
+
+Configured from Django's settings under the `CELERY_` namespace (see `config/settings/base.py`):
+the broker and result backend are `REDIS_URL`; with `REDIS_URL` unset, tasks run in-process
+(`task_always_eager`). Tasks live in each app's `tasks.py`, found by `autodiscover_tasks`.
+"""
+
+import os
+
+from celery import Celery
+from django.db import InterfaceError, OperationalError
+from kombu.exceptions import OperationalError as BrokerOperationalError
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+
+app = Celery("careslot")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# Failures worth another try of a whole task: the database went away or a lock wait timed
+# out (LockNotAvailable is an OperationalError), or the broker was briefly unreachable.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, BrokerOperationalError)
+
+# The options every CareSlot task shares: retried with exponential backoff (and jitter) on
+# transient errors, bounded in time. Tasks take ids and are idempotent, so a retry, or a
+# message delivered twice (acks_late), does the work once.
+TASK_OPTIONS = {
+    "autoretry_for": TRANSIENT_ERRORS,
+    "retry_backoff": 2,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 8,
+    "soft_time_limit": 60,
+    "time_limit": 90,
+}

@@ -1,0 +1,32 @@
+"""DRF throttles whose rates are settings (`THROTTLE_RATES`, from the environment) read at
+request time, all switched off by `RATE_LIMITS_ENABLED=false` for load tests and harnesses.
+
+Per user when signed in, per client address otherwise; sign-in, registration and booking
+have tighter scopes of their own. Counters live in the default cache: Redis when
+`REDIS_URL` is set, so every web worker counts together.
+"""
+
+from django.conf import settings
+from rest_framework import throttling
+
+
+class _Configured:
+    def get_rate(self):
+        return settings.THROTTLE_RATES.get(self.scope)
+
+    def allow_request(self, request, view):
+        if not settings.RATE_LIMITS_ENABLED:
+            return True
+        return super().allow_request(request, view)
+
+
+class UserThrottle(_Configured, throttling.UserRateThrottle):
+    scope = "user"
+
+
+class AnonThrottle(_Configured, throttling.AnonRateThrottle):
+    scope = "anon"
+
+
+class ScopedThrottle(_Configured, throttling.ScopedRateThrottle):
+    """The view's `throttle_scope` (sign_in, register, booking), per user or address."""

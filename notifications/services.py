@@ -1,0 +1,125 @@
+"""Writes about notifications: the outbox rows and the in-app inbox.
+
+A notification is written by `notification_create` inside the transaction of the change it
+tells of (the outbox pattern): it exists if and only if the change committed. Its email is
+queued only after that commit (`transaction.on_commit`); queueing never fails the change. If
+the broker is down, the row stays `pending` and `notifications.delivery.notifications_relay`
+(beat, `manage.py send_notifications`) sends it later.
+
+This app imports no other CareSlot app: callers pass the recipient, the text and the id of
+the appointment it is about.
+"""
+
+import logging
+import time
+from functools import partial
+from uuid import UUID
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from kombu.exceptions import KombuError
+
+from notifications import tasks
+from notifications.models import EmailStatus, Notification
+
+logger = logging.getLogger(__name__)
+
+# After a failed publish, queueing is not tried again for this long (in this process): while
+# the broker is down, requests do not each wait for it to time out. The rows wait for the relay.
+BROKER_RETRY_AFTER_SECONDS = 30.0
+
+
+class _BrokerBreaker:
+    """Remembers, per process, that the broker was just found unreachable."""
+
+    def __init__(self) -> None:
+        self.resting_until = 0.0
+
+    def may_try(self) -> bool:
+        return time.monotonic() >= self.resting_until
+
+    def trip(self) -> None:
+        self.resting_until = time.monotonic() + BROKER_RETRY_AFTER_SECONDS
+
+    def reset(self) -> None:
+        self.resting_until = 0.0
+
+
+broker_breaker = _BrokerBreaker()
+
+
+def notification_create(
+    *,
+    recipient,
+    kind: str,
+    appointment_id: UUID | None,
+    title: str,
+    body: str,
+    dedupe_key: str | None = None,
+) -> Notification | None:
+    """Write a notification for `recipient` in the caller's transaction and queue its email
+    for after the commit. With a `dedupe_key` that already exists, write nothing and return
+    None: a reminder or a no-show email exists at most once, whoever races to create it (the
+    unique index decides; the insert runs in a savepoint so the caller's transaction goes on).
+    Never put protected health information in `title` or `body`.
+    """
+    try:
+        with transaction.atomic():
+            notification = Notification.objects.create(
+                recipient=recipient,
+                kind=kind,
+                appointment_id=appointment_id,
+                title=title[:200],
+                body=body,
+                dedupe_key=dedupe_key,
+                created_at=timezone.now(),
+                next_attempt_at=timezone.now(),
+            )
+    except IntegrityError:
+        if dedupe_key and Notification.objects.filter(dedupe_key=dedupe_key).exists():
+            return None
+        raise
+    transaction.on_commit(partial(delivery_enqueue, notification_id=notification.pk), robust=True)
+    return notification
+
+
+def delivery_enqueue(*, notification_id: UUID) -> None:
+    """Queue the email of one committed notification. Never raises: if the broker cannot be
+    reached within `BROKER_TIMEOUT`, log it and leave the row pending for the relay; for
+    `BROKER_RETRY_AFTER_SECONDS` afterwards, do not even try. In-process (no `REDIS_URL`)
+    this sends the email now."""
+    eager = tasks.notification_deliver.app.conf.task_always_eager
+    if not eager and not broker_breaker.may_try():
+        logger.info("Notification %s waits for the relay: the broker is down.", notification_id)
+        return
+    try:
+        tasks.notification_deliver.delay(notification_id=str(notification_id))
+    except (KombuError, OSError) as error:
+        if not eager:
+            broker_breaker.trip()
+        logger.warning(
+            "Notification %s waits for the relay: the broker is unreachable (%s).",
+            notification_id,
+            type(error).__name__,
+        )
+    except Exception:
+        logger.exception("Notification %s waits for the relay: queueing failed.", notification_id)
+
+
+def notification_withdraw(*, dedupe_key: str) -> int:
+    """Delete the notification with this key unless its email is already being sent or sent
+    (a reminder of an appointment that has been cancelled or moved). Returns how many went.
+    A worker that claimed it first wins: its row is no longer `pending` and stays."""
+    deleted, _ = Notification.objects.filter(
+        dedupe_key=dedupe_key, email_status=EmailStatus.PENDING
+    ).delete()
+    return deleted
+
+
+def notification_mark_read(*, notification: Notification) -> Notification:
+    """Mark a notification read, once: reading it again keeps the first `read_at`."""
+    Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+    notification.refresh_from_db(fields=["read_at"])
+    return notification

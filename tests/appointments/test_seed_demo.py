@@ -1,0 +1,81 @@
+"""`manage.py seed_demo`: a demo clinic in every status, made once however often it runs."""
+
+import re
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import User
+from appointments.management.commands import seed_demo
+from appointments.models import (
+    Appointment,
+    AppointmentStatus,
+    AppointmentStatusChange,
+    Feedback,
+    Penalty,
+)
+from doctors.models import Doctor, Specialization
+from patients.models import Patient
+from scheduling.models import AvailabilityWindow, Holiday, Slot, TimeOff, WeeklyRule
+
+MODELS = [
+    User,
+    Specialization,
+    Doctor,
+    Patient,
+    WeeklyRule,
+    AvailabilityWindow,
+    Slot,
+    TimeOff,
+    Holiday,
+    Appointment,
+    AppointmentStatusChange,
+    Feedback,
+    Penalty,
+]
+
+
+def seed() -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def counts() -> dict[str, int]:
+    return {model.__name__: model.objects.count() for model in MODELS}
+
+
+@pytest.mark.django_db
+def test_seed_demo_fills_a_clinic_once_and_prints_the_sign_ins():
+    first_output = seed()
+    first = counts()
+    second_output = seed()
+
+    assert counts() == first
+    statuses = set(Appointment.objects.values_list("status", flat=True))
+    assert statuses == set(AppointmentStatus.values)
+    assert first["Doctor"] == len(seed_demo.DOCTORS)
+    assert first["Patient"] == len(seed_demo.PATIENTS)
+    assert first["Feedback"] > 0
+    assert Penalty.objects.filter(resolved=True).exists()
+    assert Penalty.objects.filter(resolved=False).exists()
+    assert Doctor.objects.exclude(rating=None).count() == len(seed_demo.DOCTORS)
+    # Every penalty belongs to a no-show, every appointment has its history.
+    assert Penalty.objects.exclude(appointment__status="no_show").count() == 0
+    assert not Appointment.objects.filter(history=None).exists()
+
+    admin = User.objects.get(username=seed_demo.ADMIN_USERNAME)
+    assert admin.is_superuser
+    assert admin.check_password(seed_demo.ADMIN_PASSWORD)
+    doctor = Doctor.objects.get(user__username="dr.okafor")
+    assert doctor.user.check_password(seed_demo.DOCTOR_PASSWORD)
+    for username, password in [
+        ("admin", seed_demo.ADMIN_PASSWORD),
+        ("dr.okafor", seed_demo.DOCTOR_PASSWORD),
+        ("alice.morgan", seed_demo.PATIENT_PASSWORD),
+    ]:
+        assert re.search(rf"^  {re.escape(username)} +{password} ", first_output, re.M)
+    assert re.search(r"^Doctors +\[#{30}\] 8/8$", first_output, re.M), "no progress bar"
+    assert seed_demo.ADMIN_PASSWORD not in second_output
+    assert "already there, none added" in second_output

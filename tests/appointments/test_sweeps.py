@@ -1,0 +1,187 @@
+"""The NO_SHOW sweep and the reminders, with time moved by time-machine."""
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+import time_machine
+from django.core.management import call_command
+
+from appointments.models import Appointment, Penalty
+from appointments.services import appointment_book, appointment_reschedule, appointment_transition
+from appointments.sweeps import SweepResult, no_show_sweep, reminders_send
+from appointments.transitions import Action
+from notifications.delivery import notifications_relay
+from notifications.models import Notification
+from scheduling.models import Slot
+from tests.appointments.timeline import appointment_at
+from tests.concurrency import run_at_once
+from tests.factories import DoctorFactory, PatientFactory, in_future
+from tests.schedule import slot_published
+
+
+def confirmed_booking(patient, doctor, **kwargs) -> Appointment:
+    """A booking through the service, confirmed at once (the doctor needs no approval)."""
+    doctor.requires_approval = False
+    doctor.save(update_fields=["requires_approval"])
+    slot = slot_published(doctor, **kwargs)
+    return appointment_book(actor=patient.user, patient=patient, slot_id=slot.pk)
+
+
+def emails_titled(mailoutbox, title: str) -> list[str]:
+    return [m.to[0] for m in mailoutbox if m.subject == title]
+
+
+@pytest.mark.django_db
+class TestNoShowSweep:
+    def test_a_confirmed_appointment_becomes_a_no_show_once_the_grace_has_passed(
+        self, patient, doctor, settings, mailoutbox, django_capture_on_commit_callbacks
+    ):
+        settings.NO_SHOW_GRACE = timedelta(minutes=15)
+        appointment = confirmed_booking(patient, doctor)
+
+        with time_machine.travel(appointment.end + timedelta(minutes=14), tick=False):
+            assert no_show_sweep().no_shows == 0
+        appointment.refresh_from_db()
+        assert appointment.status == "confirmed"
+
+        later = appointment.end + timedelta(minutes=16)
+        with (
+            time_machine.travel(later, tick=False),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            result = no_show_sweep()
+            again = no_show_sweep()
+
+        assert (result.no_shows, again.no_shows) == (1, 0)
+        appointment.refresh_from_db()
+        assert appointment.status == "no_show"
+        change = appointment.history.order_by("at", "id").last()
+        assert (change.from_status, change.to_status, change.actor) == (
+            "confirmed",
+            "no_show",
+            None,
+        )
+        penalty = Penalty.objects.get(appointment=appointment)
+        assert penalty.email_sent is True
+        assert emails_titled(mailoutbox, "Missed appointment") == [patient.user.email]
+
+    def test_a_pending_appointment_not_confirmed_by_its_start_is_cancelled(
+        self, patient, doctor, django_capture_on_commit_callbacks
+    ):
+        appointment = appointment_book(
+            actor=patient.user, patient=patient, slot_id=slot_published(doctor).pk
+        )
+        with time_machine.travel(appointment.start - timedelta(seconds=1), tick=False):
+            assert no_show_sweep().cancelled == 0
+        with time_machine.travel(appointment.start, tick=False):
+            assert no_show_sweep().cancelled == 1
+
+        appointment.refresh_from_db()
+        assert appointment.status == "cancelled"
+        change = appointment.history.order_by("at", "id").last()
+        assert (change.actor, change.note) == (None, "not confirmed in time")
+        assert not Slot.objects.get(pk=appointment.slot_id).is_booked
+        assert Notification.objects.filter(appointment_id=appointment.pk, kind="cancelled").count()
+        assert not Penalty.objects.exists()
+
+    def test_other_appointments_are_left_alone(self, patient, doctor):
+        upcoming = confirmed_booking(patient, doctor)
+        completed = appointment_at(doctor, patient, hours=-5, status="completed")
+        cancelled = appointment_at(doctor, patient, hours=-8, status="cancelled")
+
+        assert no_show_sweep() == SweepResult(no_shows=0, cancelled=0)
+        for appointment, status in (
+            (upcoming, "confirmed"),
+            (completed, "completed"),
+            (cancelled, "cancelled"),
+        ):
+            appointment.refresh_from_db()
+            assert appointment.status == status
+
+    def test_the_command_runs_the_same_sweep(self, patient, doctor):
+        missed = appointment_at(doctor, patient, hours=-3)
+        expired = appointment_at(DoctorFactory(), PatientFactory(), hours=-1, status="pending")
+        output = StringIO()
+
+        call_command("sweep_no_shows", stdout=output)
+
+        assert "Marked 1 no-show(s); cancelled 1 appointment(s)" in output.getvalue()
+        assert Appointment.objects.get(pk=missed.pk).status == "no_show"
+        assert Appointment.objects.get(pk=expired.pk).status == "cancelled"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_sweeps_at_the_same_moment_make_one_penalty_and_one_email_each(mailoutbox):
+    for round_number in range(2):
+        doctor = DoctorFactory()
+        missed = [appointment_at(doctor, PatientFactory(), hours=-3 - 2 * n) for n in range(4)]
+        expired = appointment_at(doctor, PatientFactory(), hours=-1, status="pending")
+        mailoutbox.clear()
+
+        results = run_at_once([no_show_sweep, no_show_sweep])
+
+        assert sum(r.no_shows for r in results) == 4
+        assert sum(r.cancelled for r in results) == 1
+        for appointment in missed:
+            assert Penalty.objects.filter(appointment=appointment).count() == 1
+            assert appointment.history.filter(to_status="no_show").count() == 1
+        assert sorted(emails_titled(mailoutbox, "Missed appointment")) == sorted(
+            a.patient.user.email for a in missed
+        )
+        assert expired.history.filter(to_status="cancelled").count() == 1
+        assert Penalty.objects.filter(email_sent=True).count() == 4 * (round_number + 1)
+
+
+@pytest.mark.django_db
+class TestReminders:
+    def test_a_confirmed_appointment_is_reminded_once_within_the_window(
+        self, patient, doctor, settings, mailoutbox, django_capture_on_commit_callbacks
+    ):
+        settings.REMINDER_BEFORE = timedelta(hours=24)
+        appointment = confirmed_booking(patient, doctor, start=in_future(days=3).replace(hour=9))
+
+        with time_machine.travel(appointment.start - timedelta(hours=25), tick=False):
+            assert reminders_send() == 0
+        with time_machine.travel(appointment.start - timedelta(hours=23), tick=False):
+            with django_capture_on_commit_callbacks(execute=True):
+                assert reminders_send() == 1
+                assert reminders_send() == 0
+            out = StringIO()
+            call_command("send_reminders", stdout=out)
+            assert "Wrote 0 reminder(s)." in out.getvalue()
+
+        assert emails_titled(mailoutbox, "Appointment reminder") == [patient.user.email]
+        reminder = Notification.objects.get(kind="reminder")
+        assert (reminder.recipient, reminder.appointment_id) == (patient.user, appointment.pk)
+
+    def test_no_reminder_for_an_appointment_cancelled_or_moved_since(
+        self, patient, doctor, mailoutbox, django_capture_on_commit_callbacks
+    ):
+        start = in_future(days=3).replace(hour=9)
+        cancelled = confirmed_booking(patient, doctor, start=start)
+        moved = confirmed_booking(patient, doctor, start=start + timedelta(hours=2))
+        pending = appointment_book(
+            actor=patient.user,
+            patient=patient,
+            slot_id=slot_published(DoctorFactory(), start=start + timedelta(hours=4)).pk,
+        )
+        appointment_transition(
+            appointment_id=cancelled.pk, action=Action.CANCEL, actor=patient.user
+        )
+        with time_machine.travel(start - timedelta(hours=20), tick=False):
+            # The reminder of `moved` is written, but its email waits (the broker is down).
+            assert reminders_send() == 1
+            new = appointment_reschedule(
+                appointment_id=moved.pk,
+                actor=patient.user,
+                slot_id=slot_published(doctor, start=start + timedelta(hours=3)).pk,
+            )
+            with django_capture_on_commit_callbacks(execute=True):
+                notifications_relay()
+                assert reminders_send() == 1  # the new appointment's own
+
+        reminded = Notification.objects.filter(kind="reminder")
+        assert [n.appointment_id for n in reminded] == [new.pk]
+        assert len(emails_titled(mailoutbox, "Appointment reminder")) == 1
+        assert pending.pk not in {n.appointment_id for n in reminded}

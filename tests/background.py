@@ -1,0 +1,125 @@
+"""Test doubles for background work that are real servers: an SMTP server (aiosmtpd) that
+records or refuses messages, a broker that refuses connections or never answers, and a way
+to make this process publish Celery tasks to a broker instead of running them in-process."""
+
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from email import message_from_bytes
+from email.message import Message
+from urllib.parse import quote
+
+from aiosmtpd.controller import Controller
+from django.conf import settings
+from kombu import pools
+
+from config.celery import app as celery_app
+from notifications.services import broker_breaker
+
+
+def database_url() -> str:
+    """The URL of the database this test runs against (the test database), for processes
+    the test starts."""
+    db = settings.DATABASES["default"]
+    credentials = quote(db["USER"] or "", safe="")
+    if db.get("PASSWORD"):
+        credentials += ":" + quote(db["PASSWORD"], safe="")
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or 5432
+    return f"postgres://{credentials}@{host}:{port}/{quote(db['NAME'], safe='')}"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Mailbox:
+    """An aiosmtpd handler: keeps what it accepts; refuses the next `refusals` messages with
+    a temporary failure (451), as a mail server under load does."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._messages: list[Message] = []
+        self.refusals = 0
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        with self._lock:
+            if self.refusals:
+                self.refusals -= 1
+                return "451 4.3.0 Try again later"
+            message = message_from_bytes(envelope.content)
+            message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
+            self._messages.append(message)
+        return "250 Message accepted for delivery"
+
+    @property
+    def messages(self) -> list[Message]:
+        with self._lock:
+            return list(self._messages)
+
+    def subjects_to(self, address: str) -> list[str]:
+        return [m["Subject"] for m in self.messages if m["X-Envelope-To"] == address]
+
+
+@contextmanager
+def smtp_server() -> Iterator[tuple[Mailbox, int]]:
+    """A real SMTP server on 127.0.0.1 for the duration: (its mailbox, its port)."""
+    mailbox, port = Mailbox(), free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield mailbox, port
+    finally:
+        controller.stop()
+
+
+def smtp_settings(settings, port: int) -> None:
+    """Point Django's email at the test's SMTP server (through the pytest `settings`)."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = port
+    settings.EMAIL_TIMEOUT = 5
+
+
+def _producer_pools_reset() -> None:
+    # The app keeps its broker connection pools once made; drop them so that the next publish
+    # connects to the broker now configured.
+    pools.reset()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+@contextmanager
+def celery_publishing_to(broker_url: str, *, queue: str | None = None) -> Iterator[None]:
+    """Make this process publish tasks to `broker_url` (into `queue`) instead of running them
+    in-process, as the web process does when REDIS_URL is set."""
+    conf = celery_app.conf
+    saved = {name: conf[name] for name in ("broker_url", "task_always_eager", "task_default_queue")}
+    _producer_pools_reset()
+    broker_breaker.reset()
+    conf.update(broker_url=broker_url, task_always_eager=False)
+    if queue:
+        conf.task_default_queue = queue
+    try:
+        yield
+    finally:
+        conf.update(saved)
+        _producer_pools_reset()
+        broker_breaker.reset()
+
+
+def refusing_broker_url() -> str:
+    """A Redis URL where nothing listens: connections are refused at once."""
+    return f"redis://127.0.0.1:{free_port()}/0"
+
+
+@contextmanager
+def hung_broker_url() -> Iterator[str]:
+    """A Redis URL whose server accepts connections and never answers (a broker that hangs)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        yield f"redis://127.0.0.1:{listener.getsockname()[1]}/0"

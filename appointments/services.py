@@ -44,6 +44,7 @@ from appointments.models import (
 )
 from appointments.selectors import unresolved_penalty_count
 from appointments.transitions import Action, Party, party_of, transition_check
+from audit.services import audit_model_create, audit_model_update, audit_record, model_values
 from config.db import lock_timeout_set, violated_constraint
 from doctors.models import Doctor
 from doctors.services import doctor_blacklist
@@ -114,7 +115,9 @@ def _patient_overlap_exists(*, patient: Patient, start: datetime, end: datetime)
 def status_change_record(
     *, appointment: Appointment, from_status: str, actor: User | None, note: str = ""
 ) -> AppointmentStatusChange:
-    return AppointmentStatusChange.objects.create(
+    """The history row of a move and its audit entry: `create` for the booking (marked
+    `override` when outside published availability), `transition` for every later move."""
+    change = AppointmentStatusChange.objects.create(
         appointment=appointment,
         from_status=from_status,
         to_status=appointment.status,
@@ -122,6 +125,28 @@ def status_change_record(
         at=timezone.now(),
         note=note,
     )
+    details = {"status": [from_status or None, appointment.status]}
+    if not from_status:
+        details.update(
+            patient=[None, str(appointment.patient_id)],
+            doctor=[None, str(appointment.doctor_id)],
+            slot=[None, str(appointment.slot_id)],
+            start=[None, appointment.start],
+            end=[None, appointment.end],
+            override=appointment.is_override,
+        )
+        if appointment.rescheduled_from_id:
+            details["rescheduled_from"] = str(appointment.rescheduled_from_id)
+    if note:
+        details["note"] = note
+    audit_record(
+        action="create" if not from_status else "transition",
+        target_type="appointment",
+        target_id=appointment.pk,
+        changes=details,
+        actor=actor,
+    )
+    return change
 
 
 def _booking_write(
@@ -287,7 +312,8 @@ def _transition_apply(
         Slot.objects.filter(pk=appointment.slot_id).update(is_booked=False)
     status_change_record(appointment=appointment, from_status=from_status, actor=actor, note=note)
     if move.target == AppointmentStatus.NO_SHOW:
-        Penalty.objects.create(patient_id=appointment.patient_id, appointment=appointment)
+        penalty = Penalty.objects.create(patient_id=appointment.patient_id, appointment=appointment)
+        audit_model_create(instance=penalty, fields=["patient", "appointment"], actor=actor)
     notify.status_change_notify(appointment=appointment, from_status=from_status, actor=actor)
     return appointment
 
@@ -318,9 +344,11 @@ def appointment_transition(
             appointment=appointment, action=action, actor=actor, note=note
         )
         if action == Action.COMPLETE:
+            before = model_values(appointment, ["diagnosis", "treatment_notes"])
             appointment.diagnosis = diagnosis or ""
             appointment.treatment_notes = treatment_notes or ""
             appointment.save(update_fields=["diagnosis", "treatment_notes", "updated_at"])
+            audit_model_update(instance=appointment, before=before, actor=actor)
         return appointment
 
 
@@ -400,8 +428,14 @@ def feedback_submit(*, appointment_id, actor: User, rating: int, comments: str =
         with transaction.atomic():
             lock_timeout_set(settings.BOOKING_LOCK_TIMEOUT_MS)
             doctor = Doctor.objects.select_for_update().get(pk=appointment.doctor_id)
+            before = model_values(doctor, ["rating", "rating_count"])
             feedback = Feedback.objects.create(
                 appointment=appointment, doctor=doctor, rating=rating, comments=comments
+            )
+            audit_model_create(
+                instance=feedback,
+                fields=["appointment", "doctor", "rating", "comments"],
+                actor=actor,
             )
             summary = Feedback.objects.filter(doctor=doctor).aggregate(
                 mean=Avg("rating"), count=Count("id")
@@ -409,6 +443,7 @@ def feedback_submit(*, appointment_id, actor: User, rating: int, comments: str =
             doctor.rating = Decimal(summary["mean"]).quantize(Decimal("0.01"))
             doctor.rating_count = summary["count"]
             doctor.save(update_fields=["rating", "rating_count", "updated_at"])
+            audit_model_update(instance=doctor, before=before, actor=actor)
     except IntegrityError as error:
         if Feedback.objects.filter(appointment=appointment).exists():
             raise DuplicateFeedback() from error
@@ -425,4 +460,7 @@ def penalty_resolve(*, penalty_id, actor: User) -> Penalty:
             penalty.resolved_at = timezone.now()
             penalty.resolved_by = actor
             penalty.save(update_fields=["resolved", "resolved_at", "resolved_by"])
+            audit_model_update(
+                instance=penalty, before={"resolved": False}, action="resolve", actor=actor
+            )
     return penalty

@@ -68,7 +68,9 @@ def model_values(instance, fields) -> dict[str, Any]:
     return values
 
 
-def audit_model_create(*, instance, fields, action: str = "create", **extra) -> AuditLog:
+def audit_model_create(
+    *, instance, fields, action: str = "create", actor: Any = REQUEST_USER, **extra
+) -> AuditLog:
     """Record a new row: its listed fields (encrypted ones only as present or not)."""
     secret = encrypted_fields(type(instance))
     values = model_values(instance, fields)
@@ -81,6 +83,7 @@ def audit_model_create(*, instance, fields, action: str = "create", **extra) -> 
         target_type=type(instance)._meta.model_name,
         target_id=instance.pk,
         changes={**changes, **extra},
+        actor=actor,
     )
 
 
@@ -98,7 +101,14 @@ def audit_model_delete(*, instance, fields) -> AuditLog:
     )
 
 
-def audit_model_update(*, instance, before: dict[str, Any], action: str = "update", **extra):
+def audit_model_update(
+    *,
+    instance,
+    before: dict[str, Any],
+    action: str = "update",
+    actor: Any = REQUEST_USER,
+    **extra,
+) -> AuditLog | None:
     """Record the fields of `before` whose value on `instance` is now different (nothing
     when none is)."""
     after = model_values(instance, before)
@@ -110,4 +120,5 @@ def audit_model_update(*, instance, before: dict[str, Any], action: str = "updat
         target_type=type(instance)._meta.model_name,
         target_id=instance.pk,
         changes={**changes, **extra},
+        actor=actor,
     )

@@ -52,7 +52,7 @@ from patients.models import Patient
 from scheduling.exceptions import SlotInPast
 from scheduling.models import AvailabilityWindow, Slot
 from scheduling.selectors import slot_is_closed
-from scheduling.services import doctor_schedule_lock
+from scheduling.services import doctor_schedule_lock, schedule_reach_check
 
 MAX_OVERRIDE_LENGTH = timedelta(hours=24)
 
@@ -273,6 +273,7 @@ def appointment_book_override(
         raise ValidationError({"end": ["An appointment may be at most 24 hours long."]})
     if start <= timezone.now():
         raise SlotInPast(attr="start")
+    schedule_reach_check(day=start.date(), attr="start")
     if doctor.is_blacklisted:
         raise DoctorUnavailable()
     with _locking_transaction():

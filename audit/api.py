@@ -8,6 +8,7 @@ from rest_framework import mixins, pagination, serializers, viewsets
 
 from accounts.permissions import IsAdmin
 from audit.models import AuditLog
+from config.fields import DATE_RANGE_VALIDATORS
 
 
 class AuditLogSerializer(serializers.ModelSerializer):
@@ -40,8 +41,12 @@ class AuditLogFilter(django_filters.FilterSet):
     action = django_filters.CharFilter(max_length=40)
     target_type = django_filters.CharFilter(max_length=40)
     target_id = django_filters.CharFilter(max_length=64)
-    date_from = django_filters.DateFilter(method="filter_date_from", help_text="Clinic-local day.")
-    date_to = django_filters.DateFilter(method="filter_date_to", help_text="Clinic-local day.")
+    date_from = django_filters.DateFilter(
+        method="filter_date_from", help_text="Clinic-local day.", validators=DATE_RANGE_VALIDATORS
+    )
+    date_to = django_filters.DateFilter(
+        method="filter_date_to", help_text="Clinic-local day.", validators=DATE_RANGE_VALIDATORS
+    )
 
     class Meta:
         model = AuditLog

@@ -1,4 +1,7 @@
+from uuid import UUID
+
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 
 from accounts.admin import NewAccountForm
 from config.admin import ServiceModelAdmin, rows_apply
@@ -21,9 +24,13 @@ class DoctorListFilter(admin.SimpleListFilter):
         return [(str(doctor.pk), str(doctor)) for doctor in doctors]
 
     def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(**{self.doctor_field: self.value()})
-        return queryset
+        if not self.value():
+            return queryset
+        try:
+            doctor_id = UUID(self.value())
+        except ValueError as error:
+            raise IncorrectLookupParameters(error) from error  # the admin's "?e=1" page
+        return queryset.filter(**{self.doctor_field: doctor_id})
 
 
 @admin.register(Specialization)

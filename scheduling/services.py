@@ -103,6 +103,15 @@ def _window_delete(window: AvailabilityWindow) -> None:
         )
 
 
+def schedule_reach_check(*, day: date, attr: str) -> None:
+    """Schedules reach `SCHEDULE_MAX_DAYS_AHEAD` days ahead (two years by default); anything
+    later is a typo or a probe, and a 400 on `attr`."""
+    if day > clinic_today() + timedelta(days=settings.SCHEDULE_MAX_DAYS_AHEAD):
+        raise ValidationError(
+            {attr: [f"Schedules reach at most {settings.SCHEDULE_MAX_DAYS_AHEAD} days ahead."]}
+        )
+
+
 def doctor_schedule_lock(*, doctor_id) -> None:
     """Serialize, per doctor, the writes that add windows (publishing, weekly rules, override
     bookings) until the end of the transaction. Two overlapping windows inserted at once
@@ -137,6 +146,7 @@ def window_create(*, doctor: Doctor, start: datetime, end: datetime) -> Availabi
         raise ValidationError({"end": ["A window may be at most 24 hours long."]})
     if start <= timezone.now():
         raise SlotInPast("The window's start has already passed.", attr="start")
+    schedule_reach_check(day=start.date(), attr="start")
     if _window_overlaps(doctor=doctor, start=start, end=end):
         raise OverlappingAvailability()
     try:
@@ -245,6 +255,7 @@ def weekly_rule_create(
         raise ValidationError({"effective_until": ["Must not be before effective_from."]})
     if effective_until is not None and effective_until < clinic_today():
         raise ValidationError({"effective_until": ["The rule would already have ended."]})
+    schedule_reach_check(day=effective_from, attr="effective_from")
     if _rule_overlaps(
         doctor=doctor,
         day_of_week=day_of_week,
@@ -302,6 +313,7 @@ def time_off_create(*, doctor: Doctor, start: datetime, end: datetime, reason: s
         raise ValidationError({"end": ["The end must be after the start."]})
     if end <= timezone.now():
         raise ValidationError({"end": ["The time off would already be over."]})
+    schedule_reach_check(day=start.date(), attr="start")
     with transaction.atomic():
         _none_booked_check(
             _slots_lock(Slot.objects.filter(doctor=doctor, start__lt=end, end__gt=start))
@@ -326,6 +338,7 @@ def holiday_create(*, day: date, name: str) -> Holiday:
     """
     if day < clinic_today():
         raise ValidationError({"date": ["The day has already passed."]})
+    schedule_reach_check(day=day, attr="date")
     if Holiday.objects.filter(date=day).exists():
         raise ValidationError({"date": ["That day is already a holiday."]})
     lower, upper = day_bounds(day, day)

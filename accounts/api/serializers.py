@@ -6,9 +6,10 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 from accounts.models import Role, User
 from accounts.profiles import profile_render
+from config.serializers import InputSerializer, RejectUnknownFieldsMixin
 
 
-class TokenObtainSerializer(jwt_serializers.TokenObtainPairSerializer):
+class TokenObtainSerializer(RejectUnknownFieldsMixin, jwt_serializers.TokenObtainPairSerializer):
     """`{username, password}` → `{access, refresh}`; both tokens carry the user's `role`."""
 
     @classmethod
@@ -18,7 +19,7 @@ class TokenObtainSerializer(jwt_serializers.TokenObtainPairSerializer):
         return token
 
 
-class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
+class TokenRefreshSerializer(RejectUnknownFieldsMixin, jwt_serializers.TokenRefreshSerializer):
     """Rotation with the old refresh token blacklisted; a deleted or inactive user gets 401."""
 
     def validate(self, attrs):
@@ -37,11 +38,11 @@ class TokenPairSerializer(serializers.Serializer):
     refresh = serializers.CharField()
 
 
-class LogoutSerializer(serializers.Serializer):
+class LogoutSerializer(InputSerializer):
     refresh = serializers.CharField()
 
 
-class PasswordChangeSerializer(serializers.Serializer):
+class PasswordChangeSerializer(InputSerializer):
     old_password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
     new_password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
 

@@ -1,6 +1,7 @@
 import django_filters
 
 from appointments.models import Appointment, AppointmentStatus
+from config.fields import DATE_RANGE_VALIDATORS
 from scheduling.clinic_time import day_bounds
 
 
@@ -9,10 +10,14 @@ class AppointmentFilter(django_filters.FilterSet):
     doctor = django_filters.UUIDFilter(field_name="doctor_id")
     patient = django_filters.UUIDFilter(field_name="patient_id")
     date_from = django_filters.DateFilter(
-        method="filter_date_from", help_text="Clinic-local day of the start, included."
+        validators=DATE_RANGE_VALIDATORS,
+        method="filter_date_from",
+        help_text="Clinic-local day of the start, included.",
     )
     date_to = django_filters.DateFilter(
-        method="filter_date_to", help_text="Clinic-local day of the start, included."
+        validators=DATE_RANGE_VALIDATORS,
+        method="filter_date_to",
+        help_text="Clinic-local day of the start, included.",
     )
     ordering = django_filters.OrderingFilter(fields=(("start", "start"),))
 

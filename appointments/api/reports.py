@@ -7,14 +7,15 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsAdmin
 from appointments import reports
+from config.fields import BoundedDateField
 
 
 class ReportRangeSerializer(serializers.Serializer):
-    date_from = serializers.DateField(
+    date_from = BoundedDateField(
         required=False,
         help_text="First clinic-local day of the appointments' start, included (YYYY-MM-DD).",
     )
-    date_to = serializers.DateField(
+    date_to = BoundedDateField(
         required=False,
         help_text="Last clinic-local day of the appointments' start, included; not before "
         f"`date_from`. A range covers at most {reports.REPORT_MAX_DAYS} days.",

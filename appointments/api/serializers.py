@@ -3,6 +3,7 @@ from rest_framework import serializers
 
 from appointments.models import Appointment, AppointmentStatusChange, Feedback, Penalty
 from config.fields import AwareDateTimeField, StrictUUIDField
+from config.serializers import InputSerializer
 from doctors.models import Doctor
 from patients.models import Patient
 
@@ -55,7 +56,7 @@ class AppointmentDetailSerializer(AppointmentSerializer):
         read_only_fields = fields
 
 
-class AppointmentBookSerializer(serializers.Serializer):
+class AppointmentBookSerializer(InputSerializer):
     """Book a slot; an admin also names the patient, and may book outside published
     availability with `override: true` and `doctor`, `start`, `end` instead of `slot`."""
 
@@ -88,15 +89,15 @@ class StatusChangeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class RejectSerializer(serializers.Serializer):
+class RejectSerializer(InputSerializer):
     reason = serializers.CharField(max_length=2000)
 
 
-class CancelSerializer(serializers.Serializer):
+class CancelSerializer(InputSerializer):
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
-class RescheduleSerializer(serializers.Serializer):
+class RescheduleSerializer(InputSerializer):
     slot = StrictUUIDField()
     reason = serializers.CharField(
         max_length=2000,
@@ -106,12 +107,12 @@ class RescheduleSerializer(serializers.Serializer):
     )
 
 
-class CompleteSerializer(serializers.Serializer):
+class CompleteSerializer(InputSerializer):
     diagnosis = serializers.CharField(max_length=10000, allow_blank=True)
     treatment_notes = serializers.CharField(max_length=10000, allow_blank=True)
 
 
-class FeedbackCreateSerializer(serializers.Serializer):
+class FeedbackCreateSerializer(InputSerializer):
     rating = serializers.IntegerField(min_value=1, max_value=5)
     comments = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
@@ -163,7 +164,7 @@ class MedicalRecordSerializer(serializers.Serializer):
     encounters = EncounterSerializer(many=True, read_only=True)
 
 
-class MedicalRecordUpdateSerializer(serializers.Serializer):
+class MedicalRecordUpdateSerializer(InputSerializer):
     allergies = serializers.CharField(max_length=10000, required=False, allow_blank=True)
     medical_history = serializers.CharField(max_length=20000, required=False, allow_blank=True)
     insurance_provider = serializers.CharField(max_length=200, required=False, allow_blank=True)
@@ -172,6 +173,6 @@ class MedicalRecordUpdateSerializer(serializers.Serializer):
     )
 
 
-class DoctorBlacklistSerializer(serializers.Serializer):
+class DoctorBlacklistSerializer(InputSerializer):
     reason = serializers.CharField(max_length=2000)
     cancel_upcoming = serializers.BooleanField(required=False, default=False)

@@ -224,6 +224,8 @@ CORS_EXPOSE_HEADERS = ["Retry-After", "X-Request-ID"]
 SLOT_MINUTES = env.int("SLOT_MINUTES", default=60)
 BOOKING_LEAD_TIME = env_duration("BOOKING_LEAD_TIME", timedelta(hours=1))
 BOOKING_HORIZON_DAYS = env.int("BOOKING_HORIZON_DAYS", default=90)
+# How far ahead availability, time off, holidays and weekly rules may be set.
+SCHEDULE_MAX_DAYS_AHEAD = env.int("SCHEDULE_MAX_DAYS_AHEAD", default=730)
 BOOKING_LOCK_TIMEOUT_MS = env.int("BOOKING_LOCK_TIMEOUT_MS", default=3000)
 NO_SHOW_PENALTY_LIMIT = env.int("NO_SHOW_PENALTY_LIMIT", default=3)
 NO_SHOW_GRACE = env_duration("NO_SHOW_GRACE", timedelta(minutes=15))

@@ -1,10 +1,11 @@
 from rest_framework import serializers
 
 from accounts.models import User
+from config.serializers import InputSerializer, ModelInputSerializer
 from doctors.models import Doctor, Specialization
 
 
-class SpecializationSerializer(serializers.ModelSerializer):
+class SpecializationSerializer(ModelInputSerializer):
     name = serializers.CharField(max_length=100)
 
     class Meta:
@@ -72,7 +73,7 @@ def doctor_profile_render(user: User) -> dict | None:
     return DoctorPrivateSerializer(doctor).data if doctor else None
 
 
-class DoctorCreateSerializer(serializers.Serializer):
+class DoctorCreateSerializer(InputSerializer):
     username = serializers.CharField(max_length=150)
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=128)
@@ -89,7 +90,7 @@ class DoctorCreateSerializer(serializers.Serializer):
         return value
 
 
-class DoctorSelfUpdateSerializer(serializers.Serializer):
+class DoctorSelfUpdateSerializer(InputSerializer):
     """What a doctor may change about themselves."""
 
     bio = serializers.CharField(required=False, allow_blank=True, max_length=4000)

@@ -102,7 +102,7 @@ class DoctorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         responses={200: DoctorPrivateSerializer},
         summary="Update a doctor",
         description="Admins may change every field listed; the doctor may change only `bio` and "
-        "`requires_approval` (other fields they send are ignored).",
+        "`requires_approval` (any other field they send is a 400 `unknown_field`).",
     )
     def partial_update(self, request, pk=None):
         doctor = self.get_object()

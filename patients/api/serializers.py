@@ -2,6 +2,8 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from accounts.models import User
+from config.fields import BoundedDateField
+from config.serializers import InputSerializer
 from patients.models import Gender, Patient
 
 
@@ -58,13 +60,13 @@ def _date_of_birth_validate(value):
     return value
 
 
-class PatientRegisterSerializer(serializers.Serializer):
+class PatientRegisterSerializer(InputSerializer):
     username = serializers.CharField(max_length=150, validators=[User.username_validator])
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=128)
     first_name = serializers.CharField(max_length=150)
     last_name = serializers.CharField(max_length=150)
-    date_of_birth = serializers.DateField(validators=[_date_of_birth_validate])
+    date_of_birth = BoundedDateField(validators=[_date_of_birth_validate])
     gender = serializers.ChoiceField(choices=Gender.choices, required=False, allow_blank=True)
     contact_number = serializers.CharField(max_length=32, required=False, allow_blank=True)
     insurance_provider = serializers.CharField(max_length=200, required=False, allow_blank=True)

@@ -66,7 +66,7 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         responses={200: PatientSerializer},
         summary="Update a patient",
         description="The patient themselves or an admin. `role`, `is_active` and ids are never "
-        "writable here; unknown fields are ignored.",
+        "writable here: sending them, or any unknown field, is a 400 `unknown_field`.",
     )
     def partial_update(self, request, pk=None):
         patient = self.get_object()

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
-from config.fields import AwareDateTimeField
+from config.fields import AwareDateTimeField, BoundedDateField
+from config.serializers import InputSerializer, ModelInputSerializer
 from doctors.models import Doctor
 from scheduling.models import AvailabilityWindow, Holiday, Slot, TimeOff, WeeklyRule
 
@@ -30,7 +31,7 @@ class WindowSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class DoctorScopedInputSerializer(serializers.Serializer):
+class DoctorScopedInputSerializer(InputSerializer):
     """Input naming a doctor: required from admins, ignored from doctors (always themselves)."""
 
     doctor = serializers.PrimaryKeyRelatedField(
@@ -66,8 +67,8 @@ class WeeklyRuleCreateSerializer(DoctorScopedInputSerializer):
     day_of_week = serializers.IntegerField(min_value=0, max_value=6, help_text="Monday is 0.")
     start_time = serializers.TimeField(help_text="Clinic local time.")
     end_time = serializers.TimeField(help_text="Clinic local time.")
-    effective_from = serializers.DateField()
-    effective_until = serializers.DateField(required=False, allow_null=True)
+    effective_from = BoundedDateField()
+    effective_until = BoundedDateField(required=False, allow_null=True)
 
 
 class TimeOffSerializer(serializers.ModelSerializer):
@@ -83,7 +84,9 @@ class TimeOffCreateSerializer(DoctorScopedInputSerializer):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
-class HolidaySerializer(serializers.ModelSerializer):
+class HolidaySerializer(ModelInputSerializer):
+    date = BoundedDateField(help_text="A clinic-local day.")
+
     class Meta:
         model = Holiday
         fields = ["id", "date", "name", "created_at"]
@@ -118,9 +121,9 @@ class DoctorQuerySerializer(serializers.Serializer):
 
 class SlotQuerySerializer(serializers.Serializer):
     doctor = serializers.UUIDField(required=False)
-    specialization = serializers.IntegerField(required=False, min_value=1)
-    date_from = serializers.DateField(required=False, help_text="Clinic-local day, included.")
-    date_to = serializers.DateField(required=False, help_text="Clinic-local day, included.")
+    specialization = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    date_from = BoundedDateField(required=False, help_text="Clinic-local day, included.")
+    date_to = BoundedDateField(required=False, help_text="Clinic-local day, included.")
 
     def validate(self, attrs):
         if (

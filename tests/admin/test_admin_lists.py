@@ -142,3 +142,14 @@ def test_encrypted_fields_never_reach_the_patient_list(client, admin_user):
 
     assert "POL-SECRET-1" not in page
     assert "Shellfish" not in page
+
+
+@pytest.mark.django_db
+def test_a_malformed_doctor_filter_is_the_admins_error_page_not_a_500(client, admin_user):
+    client.force_login(admin_user)
+    AppointmentFactory()
+
+    response = client.get(changelist(Appointment), {"doctor": "not-a-uuid"})
+
+    assert response.status_code == 302
+    assert response["Location"].endswith("?e=1")

@@ -360,18 +360,25 @@ def test_an_admin_cannot_give_a_taken_license_number(admin_client, doctor, other
 
 def test_the_doctor_changes_bio_and_approval_only(doctor, doctor_client):
     original = (doctor.license_number, doctor.years_of_experience, doctor.specialization_id)
+    privileged = {
+        "license_number": "FORGED-1",
+        "years_of_experience": 70,
+        "specialization": SpecializationFactory().pk,
+        "rating": 5,
+        "is_blacklisted": True,
+        "first_name": "Impostor",
+    }
+    refused = doctor_client.patch(
+        detail_url(doctor), {"bio": "Now taking new patients.", **privileged}
+    )
+    assert refused.status_code == 400
+    assert sorted(error_attrs(refused)) == sorted(privileged)
+    assert set(error_codes(refused)) == {"unknown_field"}
+    doctor.refresh_from_db()
+    assert doctor.bio != "Now taking new patients."
+
     response = doctor_client.patch(
-        detail_url(doctor),
-        {
-            "bio": "Now taking new patients.",
-            "requires_approval": False,
-            "license_number": "FORGED-1",
-            "years_of_experience": 70,
-            "specialization": SpecializationFactory().pk,
-            "rating": 5,
-            "is_blacklisted": True,
-            "first_name": "Impostor",
-        },
+        detail_url(doctor), {"bio": "Now taking new patients.", "requires_approval": False}
     )
     assert response.status_code == 200, response.json()
     doctor.refresh_from_db()

@@ -159,17 +159,19 @@ def test_an_invalid_gender_is_400_on_gender():
     assert error_attrs(response) == ["gender"]
 
 
-def test_privileged_fields_sent_at_registration_are_ignored():
+def test_privileged_fields_sent_at_registration_are_refused():
     response = register(
         role="admin", is_staff=True, is_superuser=True, is_active=False, id="not-mine"
     )
-    assert response.status_code == 201, response.json()
+    assert response.status_code == 400, response.json()
+    assert sorted(error_attrs(response)) == ["id", "is_active", "is_staff", "is_superuser", "role"]
+    assert set(error_codes(response)) == {"unknown_field"}
+    assert not User.objects.filter(username="ada.lovelace").exists()
+    assert register().status_code == 201
     user = User.objects.get(username="ada.lovelace")
     assert user.role == Role.PATIENT
     assert not user.is_staff
-    assert not user.is_superuser
     assert user.is_active
-    assert not user.is_admin
 
 
 def test_registration_is_open_to_signed_in_callers_too(doctor_client):
@@ -389,14 +391,21 @@ def test_role_activity_ids_and_credentials_are_not_writable(patient, patient_cli
             "last_name": "Byron",
         },
     )
-    assert response.status_code == 200, response.json()
-    assert response.json()["id"] == str(patient.pk)
+    assert response.status_code == 400, response.json()
+    assert sorted(error_attrs(response)) == [
+        "id",
+        "is_active",
+        "is_staff",
+        "password",
+        "role",
+        "username",
+    ]
     user = User.objects.get(pk=patient.pk)
     assert user.role == Role.PATIENT
     assert user.is_active
     assert not user.is_staff
     assert user.username == original_username
-    assert user.last_name == "Byron"
+    assert user.last_name != "Byron"
     assert not user.check_password("changed-through-the-back-door-1")
 
 

@@ -10,7 +10,6 @@ Skipped, saying why, where Chromium is not installed (`.ci/run` installs it).
 """
 
 import shutil
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -19,9 +18,8 @@ import pytest
 
 from appointments.models import Appointment, Feedback
 from scheduling.models import AvailabilityWindow, Slot
-from tests.background import free_port
 from tests.factories import PASSWORD, AdminUserFactory, DoctorFactory, PatientFactory
-from tests.test_deployment import BASE_DIR, BIN_DIR, _manage, _production_env, _wait_until_serving
+from tests.servers import BASE_DIR, gunicorn_serving, manage, production_env
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = BASE_DIR / "test-artifacts"
@@ -81,36 +79,11 @@ def server(tmp_path):
     uncompressed, which collects in a second instead of the best part of a minute (the
     compressed, hashed files are test_deployment.py's subject), and the suite's password
     hasher."""
-    env = {**_production_env(tmp_path / "static"), "DJANGO_SETTINGS_MODULE": "config.settings.test"}
-    collected = _manage(env, "collectstatic", "--noinput", "--verbosity", "0")
+    env = {**production_env(tmp_path / "static"), "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    collected = manage(env, "collectstatic", "--noinput", "--verbosity", "0")
     assert collected.returncode == 0, collected.stdout + collected.stderr
-    base = f"http://127.0.0.1:{free_port()}"
-    process = subprocess.Popen(  # noqa: S603 (fixed arguments)
-        [
-            str(BIN_DIR / "gunicorn"),
-            "config.wsgi",
-            "--bind",
-            base.removeprefix("http://"),
-            "--workers",
-            "2",
-            "--no-control-socket",
-        ],
-        cwd=BASE_DIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        _wait_until_serving(process, f"{base}/api/v1/health/")
+    with gunicorn_serving(env, workers=2) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
 
 
 def _drawn(page, canvas_id: str) -> dict:

@@ -27,7 +27,6 @@ from appointments.models import (
     Penalty,
 )
 from appointments.transitions import Action
-from audit.services import audit_record
 from config.admin import ReadOnlyModelAdmin, ServiceModelAdmin, rows_apply
 from doctors.admin import DoctorListFilter
 from scheduling.admin import DOCTOR_SEARCH
@@ -116,14 +115,8 @@ class AppointmentAdmin(ServiceModelAdmin):
         return False
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        if obj is not None and (obj.diagnosis or obj.treatment_notes):
-            # Showing the clinical notes is a read of clinical data, audited as in the API.
-            audit_record(
-                action="read",
-                target_type="appointment",
-                target_id=obj.pk,
-                changes={"fields": CLINICAL_FIELDS},
-            )
+        if obj is not None:
+            services.clinical_notes_read_record(appointment=obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def service_create(self, request, form):

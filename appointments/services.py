@@ -465,3 +465,15 @@ def penalty_resolve(*, penalty_id, actor: User) -> Penalty:
                 instance=penalty, before={"resolved": False}, action="resolve", actor=actor
             )
     return penalty
+
+
+def clinical_notes_read_record(*, appointment: Appointment) -> None:
+    """Showing an appointment's clinical notes to anyone (API or admin site) is a read of
+    clinical data: write it to the audit log. Nothing to record while there are none."""
+    if appointment.diagnosis or appointment.treatment_notes:
+        audit_record(
+            action="read",
+            target_type="appointment",
+            target_id=appointment.pk,
+            changes={"fields": ["diagnosis", "treatment_notes"]},
+        )

@@ -1,7 +1,6 @@
 from django.contrib import admin
 
 from accounts.admin import NewAccountForm
-from audit.services import audit_record
 from config.admin import ServiceModelAdmin
 from patients import services
 from patients.models import Patient
@@ -53,8 +52,7 @@ class PatientAdmin(ServiceModelAdmin):
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
-            # The page shows the decrypted record: a read of it, audited as in the API.
-            audit_record(action="read", target_type="medical_record", target_id=obj.pk)
+            services.medical_record_read_record(patient=obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def service_create(self, request, form):

@@ -6,7 +6,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import Role
 from accounts.services import user_and_profile_update, user_create, user_identity_unique_check
-from audit.services import audit_model_create
+from audit.services import audit_model_create, audit_record
 from patients.models import Patient
 
 PATIENT_PROFILE_FIELDS = frozenset(
@@ -82,3 +82,8 @@ def patient_medical_record_update(*, patient: Patient, **changes) -> Patient:
     """Update the encrypted parts of a patient's record (who may is the view's question)."""
     user_and_profile_update(profile=patient, profile_fields=MEDICAL_RECORD_FIELDS, changes=changes)
     return patient
+
+
+def medical_record_read_record(*, patient: Patient) -> None:
+    """Showing a patient's decrypted record (API or admin site) is written to the audit log."""
+    audit_record(action="read", target_type="medical_record", target_id=patient.pk)

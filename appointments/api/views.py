@@ -42,7 +42,6 @@ from appointments.exceptions import (
 )
 from appointments.models import Appointment, Feedback, Penalty
 from appointments.transitions import Action
-from audit.services import audit_record
 from config.exceptions import LockTimeout
 from config.schema import error_responses
 from config.throttling import ScopedThrottle
@@ -50,7 +49,7 @@ from doctors.api.serializers import DoctorPrivateSerializer
 from doctors.models import Doctor
 from doctors.selectors import doctor_list_visible
 from patients.models import Patient
-from patients.services import patient_medical_record_update
+from patients.services import medical_record_read_record, patient_medical_record_update
 
 BOOKING_ERRORS = (
     SlotUnavailable,
@@ -65,15 +64,8 @@ BOOKING_ERRORS = (
 
 
 def appointment_detail_data(appointment: Appointment) -> dict:
-    """The appointment as its parties see it; showing its clinical notes is a read of
-    clinical data, and so is written to the audit log."""
-    if appointment.diagnosis or appointment.treatment_notes:
-        audit_record(
-            action="read",
-            target_type="appointment",
-            target_id=appointment.pk,
-            changes={"fields": ["diagnosis", "treatment_notes"]},
-        )
+    """The appointment as its parties see it, its clinical notes included (an audited read)."""
+    services.clinical_notes_read_record(appointment=appointment)
     return AppointmentDetailSerializer(appointment).data
 
 
@@ -353,7 +345,7 @@ class MedicalRecordView(GenericAPIView):
     def _record(self, patient: Patient) -> dict:
         """The record to show; every showing is written to the audit log."""
         patient.encounters = selectors.patient_encounters(patient_id=patient.pk)
-        audit_record(action="read", target_type="medical_record", target_id=patient.pk)
+        medical_record_read_record(patient=patient)
         return MedicalRecordSerializer(patient).data
 
     @extend_schema(summary="Read a medical record")

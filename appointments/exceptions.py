@@ -4,6 +4,7 @@ from config.exceptions import DomainError
 from scheduling.exceptions import SlotInPast
 
 __all__ = [
+    "AppointmentLimitReached",
     "BeyondBookingHorizon",
     "BookingRestricted",
     "DoctorUnavailable",
@@ -48,6 +49,11 @@ class BookingRestricted(DomainError):
     code = "booking_restricted"
     status_code = status.HTTP_403_FORBIDDEN
     default_detail = "Booking is restricted: too many unresolved no-show penalties."
+
+
+class AppointmentLimitReached(DomainError):
+    code = "appointment_limit_reached"
+    default_detail = "You already hold the most upcoming appointments one patient may hold."
 
 
 class InvalidTransition(DomainError):

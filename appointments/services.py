@@ -25,6 +25,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from accounts.models import User
 from appointments import notify
 from appointments.exceptions import (
+    AppointmentLimitReached,
     BeyondBookingHorizon,
     BookingRestricted,
     DoctorUnavailable,
@@ -198,12 +199,20 @@ def _booking_write(
 
 
 def _booking_restriction_check(*, actor: User, patient: Patient) -> None:
-    """A patient with `NO_SHOW_PENALTY_LIMIT` unresolved no-show penalties may not book for
-    themselves (403 `booking_restricted`); an admin may still book for them."""
+    """Limits on a patient booking for themselves (an admin may still book for them):
+    `NO_SHOW_PENALTY_LIMIT` unresolved no-show penalties (403 `booking_restricted`), and at
+    most `MAX_ACTIVE_APPOINTMENTS_PER_PATIENT` upcoming active appointments, so that no one
+    hoards a clinic's slots (409 `appointment_limit_reached`). Checked before any lock and
+    again under the patient's lock, where the count cannot change underneath."""
     if actor.is_admin:
         return
     if unresolved_penalty_count(patient_id=patient.pk) >= settings.NO_SHOW_PENALTY_LIMIT:
         raise BookingRestricted()
+    upcoming = Appointment.objects.filter(
+        patient=patient, status__in=ACTIVE_STATUSES, start__gt=timezone.now()
+    ).count()
+    if upcoming >= settings.MAX_ACTIVE_APPOINTMENTS_PER_PATIENT:
+        raise AppointmentLimitReached()
 
 
 def _slot_bookable_check(*, slot_id) -> Slot:

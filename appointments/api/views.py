@@ -29,6 +29,7 @@ from appointments.api.serializers import (
     StatusChangeSerializer,
 )
 from appointments.exceptions import (
+    AppointmentLimitReached,
     BeyondBookingHorizon,
     BookingRestricted,
     DoctorUnavailable,
@@ -52,6 +53,7 @@ from patients.models import Patient
 from patients.services import medical_record_read_record, patient_medical_record_update
 
 BOOKING_ERRORS = (
+    AppointmentLimitReached,
     SlotUnavailable,
     SlotInPast,
     LeadTimeViolation,

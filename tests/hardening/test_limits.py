@@ -1,9 +1,11 @@
 import pytest
 from django.core.cache import cache
 
+from appointments.models import Appointment
 from doctors.models import Specialization
 from tests.conftest import client_for, error_codes
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, DoctorFactory, in_future
+from tests.schedule import slot_published
 
 pytestmark = pytest.mark.django_db
 
@@ -73,3 +75,22 @@ def test_page_size_is_capped(admin_client):
     Specialization.objects.bulk_create(Specialization(name=f"S{n}") for n in range(120))
     response = admin_client.get("/api/v1/specializations/", {"page_size": 10_000})
     assert len(response.json()["results"]) == 100
+
+
+def test_a_patient_cannot_hoard_upcoming_appointments(settings, patient, patient_client):
+    settings.MAX_ACTIVE_APPOINTMENTS_PER_PATIENT = 2
+    doctor = DoctorFactory()
+    slots = [slot_published(doctor, start=in_future(days=2 + n).replace(hour=9)) for n in range(3)]
+    assert [
+        patient_client.post("/api/v1/appointments/", {"slot": str(s.pk)}).status_code
+        for s in slots[:2]
+    ] == [201, 201]
+    refused = patient_client.post("/api/v1/appointments/", {"slot": str(slots[2].pk)})
+    assert refused.status_code == 409
+    assert error_codes(refused) == ["appointment_limit_reached"]
+    assert Appointment.objects.filter(patient=patient).count() == 2
+    first = Appointment.objects.filter(patient=patient).first()
+    patient_client.post(f"/api/v1/appointments/{first.pk}/cancel/")
+    assert (
+        patient_client.post("/api/v1/appointments/", {"slot": str(slots[2].pk)}).status_code == 201
+    )

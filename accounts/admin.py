@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework.exceptions import ValidationError
 
 from accounts.models import LoginFailure, User
-from accounts.services import user_identity_unique_check
+from accounts.services import user_delete, user_identity_unique_check, user_save
 
 
 @admin.register(User)
@@ -39,6 +39,16 @@ class UserAdmin(DjangoUserAdmin):
             },
         ),
     )
+
+    def save_model(self, request, obj, form, change):
+        user_save(user=obj)
+
+    def delete_model(self, request, obj):
+        user_delete(user=obj)
+
+    def delete_queryset(self, request, queryset):
+        for user in queryset:
+            user_delete(user=user)
 
     def get_readonly_fields(self, request, obj=None):
         # A role comes with a profile (a doctor's, a patient's) made with the account; turning

@@ -14,6 +14,8 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from accounts.models import LoginFailure, User
 from audit.services import (
     audit_model_create,
+    audit_model_delete,
+    audit_model_update,
     audit_record,
     encrypted_fields,
     field_changes,
@@ -178,3 +180,36 @@ def user_and_profile_update(*, profile, profile_fields: frozenset[str], changes:
     except IntegrityError:
         user_identity_unique_check(email=changes.get("email"), exclude=user)
         raise
+
+
+USER_AUDITED_FIELDS = [
+    "username",
+    "email",
+    "first_name",
+    "last_name",
+    "role",
+    "is_active",
+    "is_staff",
+    "is_superuser",
+]
+
+
+def user_save(*, user: User) -> User:
+    """Save an account as staff edited it in the admin site, auditing what changed (the API
+    changes accounts only through the patient and doctor services)."""
+    with transaction.atomic():
+        if user._state.adding:
+            user.save()
+            audit_model_create(instance=user, fields=USER_AUDITED_FIELDS)
+        else:
+            before = model_values(User.objects.get(pk=user.pk), USER_AUDITED_FIELDS)
+            user.save()
+            audit_model_update(instance=user, before=before)
+    return user
+
+
+def user_delete(*, user: User) -> None:
+    """Delete an account from the admin site (deactivating is the usual way), audited."""
+    with transaction.atomic():
+        audit_model_delete(instance=user, fields=USER_AUDITED_FIELDS)
+        user.delete()

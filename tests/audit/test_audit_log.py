@@ -141,3 +141,25 @@ def test_reading_a_medical_record_is_audited(patient):
     client.get(f"/api/v1/patients/{other.pk}/medical-record/")  # 404: nothing was read
     reads = entries(action="read", target_type="medical_record")
     assert [(r.target_id, r.actor_id) for r in reads] == [(str(patient.pk), patient.pk)]
+
+
+def test_account_changes_in_the_admin_site_are_audited(client, admin_user, patient):
+    client.force_login(admin_user)
+    user = patient.user
+    response = client.post(
+        f"/admin/accounts/user/{user.pk}/change/",
+        {
+            "username": user.username,
+            "first_name": user.first_name,
+            "last_name": "Renamed",
+            "email": user.email,
+            "is_active": "",
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "10:00:00",
+        },
+    )
+    assert response.status_code == 302, response.content[:500]
+    [entry] = entries(target_type="user", action="update")
+    assert entry.changes["last_name"][1] == "Renamed"
+    assert entry.changes["is_active"] == [True, False]
+    assert entry.actor_id == admin_user.pk

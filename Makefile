@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha1sum requirements.lock | cut -c1-12)
 
-.PHONY: install services run test lint format lock clean
+.PHONY: install services run test lint format lock clean bench
 
 install: $(STAMP)
 
@@ -37,9 +37,27 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-# Re-pin after editing pyproject.toml's dependencies (needs uv: `pip install uv`).
+# The load benchmark of the real stack (bench/README.md; not part of `make test`): a fresh
+# database, gunicorn, locust and pgbench, about ten minutes. BENCH_ARGS passes options, e.g.
+# BENCH_ARGS="--duration 10 --only slot_search".
+BENCH_STAMP := $(VENV)/.bench-$(shell sha1sum requirements-bench.lock | cut -c1-12)
+
+bench: install $(BENCH_STAMP)
+	@$(PY) scripts/services.py --redis
+	@command -v pgbench >/dev/null || ls /usr/lib/postgresql/*/bin/pgbench >/dev/null 2>&1 || \
+		echo "pgbench not found: the SQL ceiling is skipped (apt-get install postgresql-client)."
+	$(PY) -m bench.run $(BENCH_ARGS)
+
+$(BENCH_STAMP): requirements-bench.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements-bench.lock
+	@rm -f $(VENV)/.bench-* && touch $@
+
+# Re-pin after editing pyproject.toml's dependencies (needs uv: `pip install uv`); the
+# benchmark's lock is the same pins plus its own extra.
 lock:
 	uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
+	uv pip compile pyproject.toml --extra dev --extra bench --python-version 3.11 --generate-hashes \
+		-c requirements.lock -o requirements-bench.lock
 
 clean:
 	rm -rf $(VENV) staticfiles

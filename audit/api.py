@@ -4,11 +4,12 @@ from zoneinfo import ZoneInfo
 import django_filters
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, pagination, serializers, viewsets
+from rest_framework import mixins, serializers, viewsets
 
 from accounts.permissions import IsAdmin
 from audit.models import AuditLog
-from config.fields import DATE_RANGE_VALIDATORS
+from config.filters import BoundedDateFilter
+from config.pagination import CursorPagination
 
 
 class AuditLogSerializer(serializers.ModelSerializer):
@@ -41,12 +42,8 @@ class AuditLogFilter(django_filters.FilterSet):
     action = django_filters.CharFilter(max_length=40)
     target_type = django_filters.CharFilter(max_length=40)
     target_id = django_filters.CharFilter(max_length=64)
-    date_from = django_filters.DateFilter(
-        method="filter_date_from", help_text="Clinic-local day.", validators=DATE_RANGE_VALIDATORS
-    )
-    date_to = django_filters.DateFilter(
-        method="filter_date_to", help_text="Clinic-local day.", validators=DATE_RANGE_VALIDATORS
-    )
+    date_from = BoundedDateFilter(method="filter_date_from", help_text="Clinic-local day.")
+    date_to = BoundedDateFilter(method="filter_date_to", help_text="Clinic-local day.")
 
     class Meta:
         model = AuditLog
@@ -59,11 +56,9 @@ class AuditLogFilter(django_filters.FilterSet):
         return queryset.filter(at__lt=_day_start(value + timedelta(days=1)))
 
 
-class AuditLogPagination(pagination.CursorPagination):
+class AuditLogPagination(CursorPagination):
     ordering = ("-at", "-id")
     page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 100
 
 
 @extend_schema(tags=["audit"], summary="The audit log (append-only), newest first")

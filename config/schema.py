@@ -1,53 +1,442 @@
-"""OpenAPI documentation of the domain errors an operation can answer.
+"""OpenAPI documentation of every error the API can answer, in one place.
 
-drf-standardized-errors documents the framework's errors (400, 401, 403, 404, 405, 415, 429,
-500) on its own. `error_responses` adds, per operation, the envelope of each domain error it
-can raise, with the exact `code`s as an enum, so integrators see them in Swagger and Redoc.
+Every 4xx and 5xx answer is the drf-standardized-errors envelope `{"type", "errors": [{"code",
+"detail", "attr"}]}`. drf-standardized-errors documents DRF's own errors; `AutoSchema` (the
+project's `DEFAULT_SCHEMA_CLASS`) extends that to what this API really answers, for every
+operation, so that the schema is a contract a client (or a fuzzer) can hold the API to:
+
+- each error status lists every `code` it can carry: the framework's (`FRAMEWORK_ERROR_CODES`,
+  e.g. simplejwt's 401 codes, the request guard's 413) plus the domain errors an operation
+  declares with `error_responses(...)` (merged into one envelope per status: a booking's 403 is
+  `permission_denied` or `booking_restricted`, its 400 a validation error or `slot_in_past`);
+- a validation error (400) lists, per `attr`, the codes of the body's fields or of the query
+  parameters (django-filter forms and query serializers given as `parameters=[...]`), plus
+  `unknown_field` for a body field the endpoint does not accept and `null_characters_not_allowed`
+  for a NUL character in the query string;
+- 413 on every operation with a request body, 503 on every operation (the database is
+  unreachable; `lock_timeout` too where a write waits for a row lock).
 """
 
 from collections import defaultdict
 from functools import cache
 
-from drf_spectacular.utils import OpenApiResponse, inline_serializer
-from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ServerErrorEnum
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+from drf_spectacular.contrib.django_filters import DjangoFilterExtension
+from drf_spectacular.plumbing import force_instance, is_basic_serializer
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer
+from drf_standardized_errors import openapi as standardized
+from drf_standardized_errors.openapi_serializers import (
+    ClientErrorEnum,
+    ServerErrorEnum,
+    ValidationErrorEnum,
+)
+from drf_standardized_errors.openapi_utils import (
+    get_error_serializer,
+    get_flat_serializer_fields,
+    get_serializer_fields_with_error_codes,
+)
+from inflection import camelize
 from rest_framework import serializers
 from rest_framework.exceptions import APIException
+
+from config.serializers import MAX_BIGINT, RejectUnknownFieldsMixin
+
+# The codes each status carries whatever the operation, as DRF, simplejwt and the request guard
+# (config.middleware) raise them. 401: DRF's two, and simplejwt's, which the exception handler
+# passes through unchanged (config.exceptions._jwt_error_flatten).
+FRAMEWORK_ERROR_CODES: dict[str, tuple[str, ...]] = {
+    "401": (
+        "authentication_failed",
+        "not_authenticated",
+        "bad_authorization_header",
+        "token_not_valid",
+        "user_not_found",
+        "user_inactive",
+        "password_changed",
+        "no_active_account",
+    ),
+    "403": ("permission_denied",),
+    "404": ("not_found",),
+    "405": ("method_not_allowed",),
+    "406": ("not_acceptable",),
+    "413": ("request_too_large",),
+    "415": ("unsupported_media_type",),
+    "429": ("throttled",),
+    "500": ("error",),
+    # The database went away, or a competing request deadlocked with this one.
+    "503": ("service_unavailable",),
+}
+# A write can also time out waiting for a row lock (config.exceptions.LockTimeout).
+WRITE_503_CODES = ("lock_timeout", "service_unavailable")
+PARSE_ERROR_CODES = ("parse_error",)
+UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def _code_choices(codes: tuple[str, ...]) -> list[tuple[str, str]]:
+    # Labelled as TextChoices label its members, so a ChoiceField built from these matches the
+    # enums below in ENUM_NAME_OVERRIDES.
+    return [(code, code.replace("_", " ").title()) for code in codes]
+
+
+def _code_enum(name: str, codes: tuple[str, ...]) -> type[models.TextChoices]:
+    return models.TextChoices(name, [(code.upper(), code) for code in sorted(codes)])
+
+
+# Named in SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"], so each choice set keeps one stable name.
+ErrorCode401Enum = _code_enum("ErrorCode401Enum", FRAMEWORK_ERROR_CODES["401"])
+ErrorCode413Enum = _code_enum("ErrorCode413Enum", FRAMEWORK_ERROR_CODES["413"])
+ErrorCode503Enum = _code_enum("ErrorCode503Enum", FRAMEWORK_ERROR_CODES["503"])
+ErrorCode503WriteEnum = _code_enum("ErrorCode503WriteEnum", WRITE_503_CODES)
 
 
 def _camel(code: str) -> str:
     return "".join(part.capitalize() for part in code.split("_"))
 
 
+def _component_stem(status_code: str, codes: tuple[str, ...]) -> str:
+    """`ErrorResponse401` for a status's framework codes alone (the names drf-standardized-errors
+    uses), `SlotInPastErrorResponse400`-style names for a set that includes domain codes."""
+    if codes == PARSE_ERROR_CODES:
+        return "ParseError"
+    if codes == tuple(sorted(FRAMEWORK_ERROR_CODES.get(status_code, ()))):
+        return ""
+    if status_code == "503" and codes == WRITE_503_CODES:
+        return "Write"
+    return "".join(_camel(code) for code in codes)
+
+
 @cache
-def _envelope_serializer(status_code: int, codes: tuple[str, ...]):
-    """One component per (status, codes), reused by every operation that answers it."""
-    name = "".join(_camel(code) for code in codes)
-    kinds = ServerErrorEnum if status_code >= 500 else ClientErrorEnum
-    item = inline_serializer(
-        f"{name}Error{status_code}",
-        {
-            "code": serializers.ChoiceField(choices=list(codes)),
-            "detail": serializers.CharField(),
-            "attr": serializers.CharField(allow_null=True),
-        },
-    )
-    return inline_serializer(
-        f"{name}ErrorResponse{status_code}",
-        {
-            "type": serializers.ChoiceField(choices=kinds.choices),
-            "errors": serializers.ListField(child=item),
-        },
-    )
+def error_envelope(status_code: str, codes: tuple[str, ...]) -> type[serializers.Serializer]:
+    """The envelope of an error that is not a validation error: one component per (status,
+    codes), shared by every operation that answers it."""
+    stem = _component_stem(status_code, codes)
+    kinds = ServerErrorEnum if int(status_code) >= 500 else ClientErrorEnum
+
+    class Error(serializers.Serializer):
+        code = serializers.ChoiceField(choices=_code_choices(codes))
+        detail = serializers.CharField()
+        attr = serializers.CharField(allow_null=True)
+
+        class Meta:
+            ref_name = f"{stem}Error{status_code}" if stem != "ParseError" else "ParseError"
+
+    class ErrorResponse(serializers.Serializer):
+        type = serializers.ChoiceField(choices=kinds.choices)
+        errors = Error(many=True)
+
+        class Meta:
+            ref_name = (
+                f"{stem}ErrorResponse{status_code}"
+                if stem != "ParseError"
+                else "ParseErrorResponse"
+            )
+
+    return ErrorResponse
 
 
-def error_responses(*errors: type[APIException]) -> dict[int, OpenApiResponse]:
+class DomainErrors:
+    """What `error_responses` puts into `extend_schema(responses=...)`: the domain codes of one
+    status, which `AutoSchema` merges with the framework's codes for that status."""
+
+    def __init__(self, codes: set[str]) -> None:
+        self.codes = frozenset(codes)
+
+
+def error_responses(*errors: type[APIException]) -> dict[int, DomainErrors]:
+    """The domain errors an operation can raise, for its `extend_schema(responses=...)`."""
     by_status: dict[int, set[str]] = defaultdict(set)
     for error in errors:
         by_status[error.status_code].add(getattr(error, "code", None) or error.default_code)
-    return {
-        status_code: OpenApiResponse(
-            response=_envelope_serializer(status_code, tuple(sorted(codes))),
-            description=", ".join(f"`{code}`" for code in sorted(codes)),
+    return {status_code: DomainErrors(codes) for status_code, codes in by_status.items()}
+
+
+class UnknownFieldError(serializers.Serializer):
+    """A body field the endpoint does not accept (config.serializers.RejectUnknownFieldsMixin):
+    `attr` is the field's name, whatever it is."""
+
+    attr = serializers.CharField()
+    code = serializers.ChoiceField(choices=[("unknown_field", "unknown_field")])
+    detail = serializers.CharField()
+
+    class Meta:
+        ref_name = "UnknownFieldErrorComponent"
+
+
+class NullCharactersError(serializers.Serializer):
+    """A NUL character in the query string (config.middleware.ApiRequestGuardMiddleware)."""
+
+    attr = serializers.CharField(allow_null=True, help_text="Always null.")
+    code = serializers.ChoiceField(
+        choices=[("null_characters_not_allowed", "null_characters_not_allowed")]
+    )
+    detail = serializers.CharField()
+
+    class Meta:
+        ref_name = "NullCharactersErrorComponent"
+
+
+def _character_class(characters: set[str]) -> str:
+    ordered = sorted(ord(c) for c in characters)
+    ranges: list[list[int]] = []
+    for code in ordered:
+        if ranges and code == ranges[-1][1] + 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    return "".join(f"\\u{lo:04x}" if lo == hi else f"\\u{lo:04x}-\\u{hi:04x}" for lo, hi in ranges)
+
+
+# A string with at least one character that str.strip() keeps (DRF trims CharFields).
+NOT_BLANK_PATTERN = f"[^{_character_class({chr(n) for n in range(0x10000) if chr(n).isspace()})}]"
+
+
+def _model_field_allows_blank(field: serializers.Field) -> bool:
+    """Whether a ModelSerializer field reads a model field with `blank=True`. DRF leaves
+    `allow_blank` off the fields it makes read-only, so a blank choice (a patient who gave no
+    gender, an appointment's first status change) would go undocumented."""
+    model = getattr(getattr(field.parent, "Meta", None), "model", None)
+    if model is None or "." in field.source:
+        return False
+    try:
+        return model._meta.get_field(field.source).blank
+    except FieldDoesNotExist:
+        return False
+
+
+class BoundedFilterExtension(DjangoFilterExtension):
+    """drf-spectacular's django-filter parameters, with a CharFilter's `max_length` (a longer
+    value is a 400) stated as the parameter's `maxLength`."""
+
+    priority = DjangoFilterExtension.priority + 1
+
+    def resolve_filter_field(self, auto_schema, model, filterset_class, field_name, filter_field):
+        parameters = super().resolve_filter_field(
+            auto_schema, model, filterset_class, field_name, filter_field
         )
-        for status_code, codes in sorted(by_status.items())
-    }
+        max_length = filter_field.extra.get("max_length")
+        if max_length:
+            for parameter in parameters:
+                parameter["schema"]["maxLength"] = max_length
+        return parameters
+
+
+class AutoSchema(standardized.AutoSchema):
+    """drf-standardized-errors' schema, documenting every error this API answers (module doc)."""
+
+    # Domain errors ----------------------------------------------------------------------------
+
+    def _domain_errors(self) -> dict[str, frozenset[str]]:
+        # `extend_schema` overrides get_response_serializers() in a subclass of this one.
+        responses = self.get_response_serializers()
+        if not isinstance(responses, dict):
+            return {}
+        return {
+            str(status_code): response.codes
+            for status_code, response in responses.items()
+            if isinstance(response, DomainErrors)
+        }
+
+    def _get_response_for_code(
+        self, serializer, status_code, media_types=None, direction="response"
+    ):
+        if isinstance(serializer, DomainErrors):
+            # The status's whole envelope: its framework codes and the domain's together.
+            serializer = self._get_error_response_serializer(status_code)
+        return super()._get_response_for_code(serializer, status_code, media_types, direction)
+
+    # Parameters and bodies ----------------------------------------------------------------------
+
+    def _get_parameters(self):
+        parameters = super()._get_parameters()
+        for parameter in parameters:
+            if parameter["in"] != "query":
+                continue
+            if not parameter.get("required"):
+                # Filters, query serializers and paginators all read `?name=` as `name` left out.
+                parameter["allowEmptyValue"] = True
+            schema = parameter.get("schema", {})
+            if schema.get("type") == "string" and not {"enum", "format", "pattern"} & set(schema):
+                # The request guard refuses a NUL character anywhere in the query string.
+                schema["not"] = {"pattern": "\\u0000"}
+        return parameters
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if (
+            isinstance(field, serializers.PrimaryKeyRelatedField)
+            and schema.get("type") == "integer"
+        ):
+            # config.serializers refuses an integer id outside a bigint's range.
+            schema.update(minimum=1, maximum=MAX_BIGINT)
+        if direction == "request" and isinstance(field, serializers.CharField):
+            # DRF refuses a NUL character in any string, and reads one that is blank once its
+            # surrounding whitespace is trimmed as blank.
+            schema["not"] = {"pattern": "\\u0000"}
+            if (
+                field.trim_whitespace
+                and not field.allow_blank
+                and "pattern" not in schema
+                and "format" not in schema
+            ):
+                schema["pattern"] = NOT_BLANK_PATTERN
+        if (
+            direction == "response"
+            and isinstance(field, serializers.ChoiceField)
+            and "" not in schema.get("enum", [""])
+            and _model_field_allows_blank(field)
+        ):
+            schema["enum"] = [*schema["enum"], ""]
+        return schema
+
+    def _map_serializer(self, serializer, direction, bypass_extensions=False):
+        schema = super()._map_serializer(serializer, direction, bypass_extensions)
+        if direction == "request" and isinstance(serializer, RejectUnknownFieldsMixin):
+            schema["additionalProperties"] = False  # any other field is a 400 `unknown_field`
+        if direction == "request" and getattr(serializer, "schema_alternatives", None):
+            # Which fields its `validate` requires together, e.g. a booking's slot, or its
+            # override's doctor, start and end.
+            schema["anyOf"] = serializer.schema_alternatives
+        return schema
+
+    def _get_request_for_media_type(self, serializer, direction="request"):
+        schema, required = super()._get_request_for_media_type(serializer, direction)
+        if getattr(force_instance(serializer), "schema_alternatives", None):
+            required = True  # each alternative requires some field, so a body is needed
+        return schema, required
+
+    # Which error statuses an operation documents ------------------------------------------------
+
+    def _has_request_body(self) -> bool:
+        return self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None
+
+    def _query_parameters(self) -> list[dict]:
+        return [p for p in self._get_parameters() if p["in"] == "query"]
+
+    def _query_serializers(self) -> list[serializers.Serializer]:
+        """Serializers given as `parameters=[...]`: the view validates the query with them."""
+        return [
+            force_instance(parameter)
+            for parameter in self.get_override_parameters()
+            if is_basic_serializer(parameter)
+        ]
+
+    def _should_add_error_response(self, responses: dict, status_code: str) -> bool:
+        if status_code in responses:
+            # Documented already: an operation's domain errors (merged with the framework's in
+            # _get_response_for_code), or by hand (the health check's own 503).
+            return False
+        if status_code in ("409", "422"):
+            return False  # domain errors only
+        if status_code == "413":
+            return self._has_request_body()
+        if status_code == "503":
+            return True
+        return super()._should_add_error_response(responses, status_code)
+
+    def _should_add_http403_error_response(self) -> bool:
+        # Besides permission classes, a view or the transition table refuses a write the caller
+        # may not do (`permission_denied` on a record they can see, API.md "Conventions").
+        return super()._should_add_http403_error_response() or (
+            self.method in UNSAFE_METHODS and bool(self.get_auth() and any(self.get_auth()))
+        )
+
+    def _should_add_validation_error_response(self) -> bool:
+        # Any query parameter can carry a NUL character, which the request guard refuses.
+        return super()._should_add_validation_error_response() or bool(self._query_parameters())
+
+    # The envelope of each status --------------------------------------------------------------
+
+    def _framework_codes(self, status_code: str) -> tuple[str, ...]:
+        if status_code == "503" and self.method in UNSAFE_METHODS:
+            return WRITE_503_CODES
+        if status_code == "403" and not self._should_add_http403_error_response():
+            return ()  # only the domain's own 403 (nothing stops the caller otherwise)
+        return FRAMEWORK_ERROR_CODES.get(status_code, ())
+
+    def _get_error_response_serializer(self, status_code: str):
+        if status_code == "400":
+            return self._get_http400_serializer()
+        codes = tuple(
+            sorted(
+                set(self._framework_codes(status_code))
+                | self._domain_errors().get(status_code, set())
+            )
+        )
+        return OpenApiResponse(
+            response=error_envelope(status_code, codes),
+            description=", ".join(f"`{code}`" for code in codes),
+        )
+
+    def _get_http400_serializer(self):
+        kinds = {}
+        if self._should_add_validation_error_response():
+            kinds[ValidationErrorEnum.VALIDATION_ERROR.value] = (
+                self._get_serializer_for_validation_error_response()
+            )
+        client_codes = set(self._domain_errors().get("400", set()))
+        if self._should_add_parse_error_response():
+            client_codes |= set(PARSE_ERROR_CODES)
+        if client_codes:
+            kinds[ClientErrorEnum.CLIENT_ERROR.value] = error_envelope(
+                "400", tuple(sorted(client_codes))
+            )
+        return PolymorphicProxySerializer(
+            component_name=f"{camelize(self.get_operation_id())}ErrorResponse400",
+            serializers=kinds,
+            resource_type_field_name="type",
+        )
+
+    # Validation errors ------------------------------------------------------------------------
+
+    def _determine_fields_with_error_codes(self):
+        fields = super()._determine_fields_with_error_codes()
+        for serializer in self._query_serializers():
+            fields.extend(
+                get_serializer_fields_with_error_codes(get_flat_serializer_fields(serializer))
+            )
+        return fields
+
+    def _get_validation_error_codes_by_field(self, data_fields):
+        codes_by_field = super()._get_validation_error_codes_by_field(data_fields)
+        if self.method in ("POST", "PUT", "PATCH"):
+            serializer = force_instance(self.get_request_serializer())
+            for alternative in getattr(serializer, "schema_alternatives", None) or []:
+                for name in alternative.get("required", []):
+                    codes_by_field[name].add("required")
+        paginator = self._get_paginator()
+        page_size = getattr(paginator, "page_size_query_param", None)
+        if page_size and any(p["name"] == page_size for p in self._query_parameters()):
+            # config.pagination.PageSizeMixin refuses a page size it cannot read.
+            codes_by_field[page_size].add("invalid")
+        return codes_by_field
+
+    def _get_serializer_for_validation_error_response(self):
+        operation_id = self.get_operation_id()
+        codes_by_field = self._get_validation_error_codes_by_field(
+            self._determine_fields_with_error_codes()
+        )
+        items = [
+            get_error_serializer(operation_id, name, codes)
+            for name, codes in sorted(codes_by_field.items())
+        ]
+        if self._has_request_body():
+            items.append(UnknownFieldError)
+        if self._query_parameters():
+            items.append(NullCharactersError)
+
+        class ValidationErrorResponse(serializers.Serializer):
+            type = serializers.ChoiceField(choices=ValidationErrorEnum.choices)
+            # No discriminator: an unknown field's `attr` is whatever the client sent, and the
+            # request guard's is null; the `code`s keep the variants apart.
+            errors = PolymorphicProxySerializer(
+                component_name=f"{camelize(operation_id)}Error",
+                serializers=items,
+                resource_type_field_name=None,
+                many=True,
+            )
+
+            class Meta:
+                ref_name = f"{camelize(operation_id)}ValidationError"
+
+        return ValidationErrorResponse

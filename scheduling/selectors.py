@@ -3,8 +3,8 @@
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet, Value
-from django.db.models.functions import Concat, Trim, TruncDate
+from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts.models import User
@@ -27,9 +27,10 @@ def slot_list_free(
     `date_to` are clinic-local days, both included. One SQL query whatever the page size.
 
     Each slot carries what a search result shows of its doctor as plain columns
-    (`doctor_name`, `specialization_id`, `specialization_name`) rather than as related model
-    instances: a page of results then builds no Doctor, User or Specialization objects, which
-    was most of the endpoint's CPU time (bench/README.md).
+    (`doctor_first_name`, `doctor_last_name`, `specialization_id`, `specialization_name`)
+    rather than as related model instances: a page of results then builds no Doctor, User or
+    Specialization objects, which with the query's compilation was most of the endpoint's CPU
+    time (bench/README.md).
     """
     now = timezone.now()
     lower, upper = day_bounds(date_from, date_to)
@@ -50,13 +51,11 @@ def slot_list_free(
     )
     holiday = Holiday.objects.filter(date=OuterRef("local_day"))
     return (
-        slots.annotate(local_day=TruncDate("start", tzinfo=clinic_zone()))
-        .exclude(Exists(time_off))
-        .exclude(Exists(holiday))
+        slots.alias(local_day=TruncDate("start", tzinfo=clinic_zone()))
+        .filter(~Exists(time_off), ~Exists(holiday))
         .annotate(
-            doctor_name=Trim(
-                Concat(F("doctor__user__first_name"), Value(" "), F("doctor__user__last_name"))
-            ),
+            doctor_first_name=F("doctor__user__first_name"),
+            doctor_last_name=F("doctor__user__last_name"),
             specialization_id=F("doctor__specialization_id"),
             specialization_name=F("doctor__specialization__name"),
         )
@@ -90,11 +89,11 @@ def time_off_list_visible(*, user: User, doctor_id=None) -> QuerySet[TimeOff]:
 
 
 def slot_is_closed(*, slot: Slot) -> bool:
-    """Whether time off of the slot's doctor or a clinic holiday covers the slot."""
+    """Whether time off of the slot's doctor or a clinic holiday covers the slot. One query:
+    it runs inside every booking's locked transaction."""
     local_day = slot.start.astimezone(clinic_zone()).date()
-    return (
-        TimeOff.objects.filter(
-            doctor_id=slot.doctor_id, start__lt=slot.end, end__gt=slot.start
-        ).exists()
-        or Holiday.objects.filter(date=local_day).exists()
-    )
+    time_off = TimeOff.objects.filter(
+        doctor_id=slot.doctor_id, start__lt=slot.end, end__gt=slot.start
+    ).values("pk")
+    holiday = Holiday.objects.filter(date=local_day).values("pk")
+    return time_off.union(holiday, all=True).exists()

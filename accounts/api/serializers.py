@@ -4,13 +4,55 @@ from rest_framework_simplejwt import serializers as jwt_serializers
 from rest_framework_simplejwt.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
+from accounts.exceptions import SignInLockedOut
 from accounts.models import Role, User
 from accounts.profiles import profile_render
-from config.serializers import InputSerializer, RejectUnknownFieldsMixin
+from accounts.services import login_lockout_remaining
+from audit.middleware import client_ip
+from config.fields import NewPasswordField
+from config.serializers import InputSerializer, StrictInputMixin
+
+# Bounds on what the auth endpoints read: a username as long as the model allows; a password
+# being checked up to Django's old hashing-DoS bound (an account made outside the API may have
+# a longer one than a new password may be); a token far longer than any this API issues.
+USERNAME_MAX_LENGTH = 150
+PASSWORD_MAX_LENGTH = 4096
+TOKEN_MAX_LENGTH = 2000
 
 
-class TokenObtainSerializer(RejectUnknownFieldsMixin, jwt_serializers.TokenObtainPairSerializer):
+@extend_schema_field(
+    # User.username_validator's `\w` is Unicode's, as `\p{L}\p{N}_` says it in a schema.
+    {"type": "string", "pattern": r"^[\p{L}\p{N}_.@+-]+$", "maxLength": USERNAME_MAX_LENGTH}
+)
+class UsernameField(serializers.CharField):
+    """A new account's username: letters, digits and @/./+/-/_ only, taken as typed."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", USERNAME_MAX_LENGTH)
+        kwargs.setdefault("validators", [User.username_validator])
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+
+class TokenObtainSerializer(StrictInputMixin, jwt_serializers.TokenObtainPairSerializer):
     """`{username, password}` → `{access, refresh}`; both tokens carry the user's `role`."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields[self.username_field] = serializers.CharField(
+            write_only=True, max_length=USERNAME_MAX_LENGTH
+        )
+        self.fields["password"] = jwt_serializers.PasswordField(max_length=PASSWORD_MAX_LENGTH)
+
+    def validate(self, attrs):
+        # After the fields (a NUL or a number never reaches a query), before the password: a
+        # locked-out username or address is refused whatever the password (429, Retry-After).
+        remaining = login_lockout_remaining(
+            username=attrs[self.username_field], ip=client_ip(self.context["request"])
+        )
+        if remaining is not None:
+            raise SignInLockedOut(wait=max(1, int(remaining.total_seconds())))
+        return super().validate(attrs)
 
     @classmethod
     def get_token(cls, user: User):
@@ -19,8 +61,10 @@ class TokenObtainSerializer(RejectUnknownFieldsMixin, jwt_serializers.TokenObtai
         return token
 
 
-class TokenRefreshSerializer(RejectUnknownFieldsMixin, jwt_serializers.TokenRefreshSerializer):
+class TokenRefreshSerializer(StrictInputMixin, jwt_serializers.TokenRefreshSerializer):
     """Rotation with the old refresh token blacklisted; a deleted or inactive user gets 401."""
+
+    refresh = serializers.CharField(max_length=TOKEN_MAX_LENGTH)
 
     def validate(self, attrs):
         refresh = self.token_class(attrs["refresh"])
@@ -39,12 +83,14 @@ class TokenPairSerializer(serializers.Serializer):
 
 
 class LogoutSerializer(InputSerializer):
-    refresh = serializers.CharField()
+    refresh = serializers.CharField(max_length=TOKEN_MAX_LENGTH)
 
 
 class PasswordChangeSerializer(InputSerializer):
-    old_password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
-    new_password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    old_password = serializers.CharField(
+        style={"input_type": "password"}, trim_whitespace=False, max_length=PASSWORD_MAX_LENGTH
+    )
+    new_password = NewPasswordField()
 
 
 class MeSerializer(serializers.ModelSerializer):

@@ -14,10 +14,9 @@ from accounts.api.serializers import (
     PasswordChangeSerializer,
     TokenPairSerializer,
 )
-from accounts.exceptions import SignInLockedOut
-from accounts.services import login_lockout_remaining, user_password_change
-from audit.middleware import client_ip
+from accounts.services import user_password_change
 from audit.services import audit_record
+from config.schema import error_responses
 from config.throttling import AnonThrottle, ScopedThrottle
 
 
@@ -31,19 +30,14 @@ from config.throttling import AnonThrottle, ScopedThrottle
         "`LOGIN_FAILURE_WINDOW`, the endpoint answers 429 with `Retry-After`, even for the "
         "right password."
     ),
-    responses={200: TokenPairSerializer},
+    # No authentication class runs here, but wrong credentials are a 401 all the same.
+    responses={200: TokenPairSerializer, **error_responses(InvalidToken)},
 )
 class TokenObtainView(jwt_views.TokenObtainPairView):
     throttle_classes = [AnonThrottle, ScopedThrottle]
     throttle_scope = "sign_in"
 
     def post(self, request, *args, **kwargs):
-        username = request.data.get("username") if isinstance(request.data, dict) else None
-        remaining = login_lockout_remaining(
-            username=username if isinstance(username, str) else None, ip=client_ip(request)
-        )
-        if remaining is not None:
-            raise SignInLockedOut(wait=max(1, int(remaining.total_seconds())))
         serializer = self.get_serializer(data=request.data)
         try:
             serializer.is_valid(raise_exception=True)
@@ -62,7 +56,7 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
     tags=["auth"],
     summary="Refresh the token pair",
     description="Rotates the refresh token: the old one is blacklisted and cannot be used again.",
-    responses={200: TokenPairSerializer},
+    responses={200: TokenPairSerializer, **error_responses(InvalidToken)},
 )
 class TokenRefreshView(jwt_views.TokenRefreshView):
     throttle_classes = [AnonThrottle, ScopedThrottle]

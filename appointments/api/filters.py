@@ -1,7 +1,7 @@
 import django_filters
 
 from appointments.models import Appointment, AppointmentStatus
-from config.fields import DATE_RANGE_VALIDATORS
+from config.filters import BoundedDateFilter
 from scheduling.clinic_time import day_bounds
 
 
@@ -9,13 +9,11 @@ class AppointmentFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=AppointmentStatus.choices)
     doctor = django_filters.UUIDFilter(field_name="doctor_id")
     patient = django_filters.UUIDFilter(field_name="patient_id")
-    date_from = django_filters.DateFilter(
-        validators=DATE_RANGE_VALIDATORS,
+    date_from = BoundedDateFilter(
         method="filter_date_from",
         help_text="Clinic-local day of the start, included.",
     )
-    date_to = django_filters.DateFilter(
-        validators=DATE_RANGE_VALIDATORS,
+    date_to = BoundedDateFilter(
         method="filter_date_to",
         help_text="Clinic-local day of the start, included.",
     )

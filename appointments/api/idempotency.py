@@ -9,6 +9,7 @@ retry a refused booking with the same key once the cause is gone.
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 
 from django.conf import settings
@@ -22,6 +23,9 @@ from appointments.exceptions import IdempotencyKeyReused
 from appointments.models import IdempotencyRecord
 
 MAX_KEY_LENGTH = 255
+# Visible ASCII only: what an HTTP header carries unchanged (a UUID, say). The schema states the
+# same pattern, so a key is refused exactly when the schema says it is malformed.
+KEY_PATTERN = rf"^[!-~]{{1,{MAX_KEY_LENGTH}}}$"
 
 
 def _request_hash(payload) -> str:
@@ -33,9 +37,13 @@ def idempotent_response(
     *, user: User, key: str, payload, respond: Callable[[], Response]
 ) -> Response:
     """Answer with `respond()` once per (user, key, payload) within `IDEMPOTENCY_KEY_TTL`."""
-    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+    if not re.fullmatch(KEY_PATTERN, key):
         raise ValidationError(
-            {"Idempotency-Key": [f"Give a printable key of 1 to {MAX_KEY_LENGTH} characters."]}
+            {
+                "Idempotency-Key": [
+                    f"Give a key of 1 to {MAX_KEY_LENGTH} visible ASCII characters, e.g. a UUID."
+                ]
+            }
         )
     request_hash = _request_hash(payload)
     now = timezone.now()

@@ -8,9 +8,10 @@ from rest_framework.views import APIView
 from accounts.permissions import IsAdmin
 from appointments import reports
 from config.fields import BoundedDateField
+from config.serializers import QuerySerializer
 
 
-class ReportRangeSerializer(serializers.Serializer):
+class ReportRangeSerializer(QuerySerializer):
     date_from = BoundedDateField(
         required=False,
         help_text="First clinic-local day of the appointments' start, included (YYYY-MM-DD).",

@@ -1,5 +1,6 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
 
 from appointments.models import Appointment, AppointmentStatusChange, Feedback, Penalty
 from config.fields import AwareDateTimeField, StrictUUIDField
@@ -41,13 +42,6 @@ class AppointmentSerializer(serializers.ModelSerializer):
         return appointment.doctor.user.get_full_name()
 
 
-class AppointmentListSerializer(AppointmentSerializer):
-    """An appointment in a list: the names come annotated (`appointment_list_page`)."""
-
-    patient_name = serializers.CharField(read_only=True)
-    doctor_name = serializers.CharField(read_only=True)
-
-
 class AppointmentDetailSerializer(AppointmentSerializer):
     """One appointment as its patient, its doctor and admins see it, clinical notes included."""
 
@@ -72,13 +66,27 @@ class AppointmentBookSerializer(InputSerializer):
     start = AwareDateTimeField(required=False, help_text="With `override` only.")
     end = AwareDateTimeField(required=False, help_text="With `override` only.")
 
+    # What `validate` requires, stated in the schema (config.schema.AutoSchema).
+    schema_alternatives = [
+        # `not`, as the schema's enum post-processing would merge two enums of one name.
+        {"required": ["slot"], "properties": {"override": {"not": {"enum": [True]}}}},
+        {
+            "required": ["override", "doctor", "start", "end"],
+            "properties": {"override": {"not": {"enum": [False]}}},
+        },
+    ]
+
     def validate(self, attrs):
         if attrs["override"]:
             missing = [f for f in ("doctor", "start", "end") if f not in attrs]
             if missing:
-                raise serializers.ValidationError({f: ["Required with override."] for f in missing})
+                raise serializers.ValidationError(
+                    {f: [ErrorDetail("Required with override.", code="required")] for f in missing}
+                )
         elif "slot" not in attrs:
-            raise serializers.ValidationError({"slot": ["This field is required."]})
+            raise serializers.ValidationError(
+                {"slot": [ErrorDetail("This field is required.", code="required")]}
+            )
         return attrs
 
 

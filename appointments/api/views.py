@@ -1,8 +1,9 @@
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import ErrorDetail, NotFound, PermissionDenied, ValidationError
 from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -10,11 +11,10 @@ from rest_framework.response import Response
 from accounts.permissions import IsAdmin, IsPatientOrAdmin
 from appointments import selectors, services
 from appointments.api.filters import AppointmentFilter
-from appointments.api.idempotency import idempotent_response
+from appointments.api.idempotency import KEY_PATTERN, idempotent_response
 from appointments.api.serializers import (
     AppointmentBookSerializer,
     AppointmentDetailSerializer,
-    AppointmentListSerializer,
     AppointmentSerializer,
     CancelSerializer,
     CompleteSerializer,
@@ -44,6 +44,7 @@ from appointments.exceptions import (
 from appointments.models import Appointment, Feedback, Penalty
 from appointments.transitions import Action
 from config.exceptions import LockTimeout
+from config.filter_backends import DjangoFilterBackend
 from config.schema import error_responses
 from config.throttling import ScopedThrottle
 from doctors.api.serializers import DoctorPrivateSerializer
@@ -72,11 +73,15 @@ def appointment_detail_data(appointment: Appointment) -> dict:
 
 
 @extend_schema(tags=["appointments"])
+# Raised by the view itself, not a serializer (appointments.api.idempotency, _booking_patient).
+@extend_validation_errors(["invalid"], field_name="Idempotency-Key", actions=["create"])
+@extend_validation_errors(["required"], field_name="patient", actions=["create"])
 class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Appointments, scoped to the caller: a patient's own, a doctor's own, all for admins.
     Anything else answers 404."""
 
     lookup_value_converter = "uuid"
+    filter_backends = [DjangoFilterBackend]
     filterset_class = AppointmentFilter
 
     def get_queryset(self):
@@ -87,7 +92,7 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         return selectors.appointment_list_visible(user=self.request.user).order_by("start", "pk")
 
     def get_serializer_class(self):
-        return AppointmentDetailSerializer if self.action != "list" else AppointmentListSerializer
+        return AppointmentDetailSerializer if self.action != "list" else AppointmentSerializer
 
     def get_permissions(self):
         if self.action == "create":
@@ -109,7 +114,7 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         parameters=[
             OpenApiParameter(
                 "Idempotency-Key",
-                str,
+                {"type": "string", "pattern": KEY_PATTERN},
                 OpenApiParameter.HEADER,
                 description="Replays the first answer to the same request from the same user for "
                 "24 h; another body with the same key is 422 `idempotency_key_reused`.",
@@ -155,9 +160,13 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         if not user.is_admin:
             if data["override"]:
                 raise PermissionDenied("Only admins may book outside published availability.")
-            return get_object_or_404(Patient, pk=user.pk)
+            # Only the id: the booking service locks and reads the patient itself, and loading
+            # the row here would decrypt its four encrypted fields for nothing.
+            return get_object_or_404(Patient.objects.only("pk"), pk=user.pk)
         if "patient" not in data:
-            raise ValidationError({"patient": ["Admins must say which patient."]})
+            raise ValidationError(
+                {"patient": [ErrorDetail("Admins must say which patient.", code="required")]}
+            )
         return data["patient"]
 
     @extend_schema(summary="One appointment, with its clinical notes")

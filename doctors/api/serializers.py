@@ -1,6 +1,8 @@
 from rest_framework import serializers
 
+from accounts.api.serializers import UsernameField
 from accounts.models import User
+from config.fields import NewPasswordField
 from config.serializers import InputSerializer, ModelInputSerializer
 from doctors.models import Doctor, Specialization
 
@@ -74,9 +76,9 @@ def doctor_profile_render(user: User) -> dict | None:
 
 
 class DoctorCreateSerializer(InputSerializer):
-    username = serializers.CharField(max_length=150)
+    username = UsernameField()
     email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=128)
+    password = NewPasswordField()
     first_name = serializers.CharField(max_length=150)
     last_name = serializers.CharField(max_length=150)
     specialization = serializers.PrimaryKeyRelatedField(queryset=Specialization.objects.all())
@@ -84,10 +86,6 @@ class DoctorCreateSerializer(InputSerializer):
     years_of_experience = serializers.IntegerField(min_value=0, max_value=80)
     bio = serializers.CharField(required=False, allow_blank=True, max_length=4000)
     requires_approval = serializers.BooleanField(required=False, default=True)
-
-    def validate_username(self, value: str) -> str:
-        User.username_validator(value)
-        return value
 
 
 class DoctorSelfUpdateSerializer(InputSerializer):

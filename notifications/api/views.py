@@ -4,13 +4,14 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from config.filters import StrictBooleanFilter
 from notifications import services
 from notifications.api.serializers import NotificationSerializer
 from notifications.models import Notification
 
 
 class NotificationFilter(django_filters.FilterSet):
-    unread = django_filters.BooleanFilter(
+    unread = StrictBooleanFilter(
         field_name="read_at", lookup_expr="isnull", help_text="`true`: only those not read yet."
     )
 

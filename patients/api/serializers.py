@@ -1,8 +1,9 @@
 from django.utils import timezone
 from rest_framework import serializers
 
+from accounts.api.serializers import UsernameField
 from accounts.models import User
-from config.fields import BoundedDateField
+from config.fields import BoundedDateField, NewPasswordField
 from config.serializers import InputSerializer
 from patients.models import Gender, Patient
 
@@ -61,9 +62,9 @@ def _date_of_birth_validate(value):
 
 
 class PatientRegisterSerializer(InputSerializer):
-    username = serializers.CharField(max_length=150, validators=[User.username_validator])
+    username = UsernameField()
     email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=128)
+    password = NewPasswordField()
     first_name = serializers.CharField(max_length=150)
     last_name = serializers.CharField(max_length=150)
     date_of_birth = BoundedDateField(validators=[_date_of_birth_validate])

@@ -1,7 +1,9 @@
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import mixins, status, viewsets
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -30,6 +32,13 @@ from scheduling.models import Holiday, Slot
 _DELETED = {204: OpenApiResponse(description="Deleted")}
 
 
+# `?doctor=` narrows what get_queryset() reads, so it applies where that is read, not to create.
+_DOCTOR_QUERY = extend_schema(parameters=[DoctorQuerySerializer])
+
+
+@extend_schema_view(list=_DOCTOR_QUERY, retrieve=_DOCTOR_QUERY, destroy=_DOCTOR_QUERY)
+# An admin must name the doctor (acting_doctor), which the input serializers leave optional.
+@extend_validation_errors(["required"], field_name="doctor", methods=["post"])
 class DoctorScheduleViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -55,7 +64,9 @@ class DoctorScheduleViewSet(
         """The doctor a write is for: the caller if a doctor, else the admin's `doctor`."""
         if self.request.user.is_admin:
             if "doctor" not in validated:
-                raise ValidationError({"doctor": ["Admins must say which doctor."]})
+                raise ValidationError(
+                    {"doctor": [ErrorDetail("Admins must say which doctor.", code="required")]}
+                )
             return validated["doctor"]
         return get_object_or_404(Doctor, pk=self.request.user.pk)
 
@@ -67,7 +78,7 @@ class DoctorScheduleViewSet(
         return Response(output_class(created).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema(tags=["availability"], parameters=[DoctorQuerySerializer])
+@extend_schema(tags=["availability"])
 @extend_schema_view(
     create=extend_schema(
         request=WindowCreateSerializer,
@@ -93,7 +104,7 @@ class WindowViewSet(DoctorScheduleViewSet):
         services.window_delete(window=instance)
 
 
-@extend_schema(tags=["availability"], parameters=[DoctorQuerySerializer])
+@extend_schema(tags=["availability"])
 @extend_schema_view(
     create=extend_schema(
         request=WeeklyRuleCreateSerializer,
@@ -122,7 +133,7 @@ class WeeklyRuleViewSet(DoctorScheduleViewSet):
         services.weekly_rule_delete(rule=instance)
 
 
-@extend_schema(tags=["availability"], parameters=[DoctorQuerySerializer])
+@extend_schema(tags=["availability"])
 @extend_schema_view(
     create=extend_schema(
         request=TimeOffCreateSerializer,
@@ -217,10 +228,12 @@ class DoctorSlotListView(SlotListView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Slot.objects.none()
-        doctor = get_object_or_404(
-            doctor_list_visible(user=self.request.user), pk=self.kwargs["pk"]
-        )
+        # Only whether the caller may see the doctor matters here: no need to load them.
+        if not doctor_list_visible(user=self.request.user).filter(pk=self.kwargs["pk"]).exists():
+            raise Http404
         query = self.query()
         return selectors.slot_list_free(
-            doctor_id=doctor.pk, date_from=query.get("date_from"), date_to=query.get("date_to")
+            doctor_id=self.kwargs["pk"],
+            date_from=query.get("date_from"),
+            date_to=query.get("date_to"),
         )

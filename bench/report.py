@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 READ_SCENARIOS = ["slot_search", "doctor_slots_week", "appointments_patient", "appointments_doctor"]
 WORKER_RSS_LIMIT_MB = 150
@@ -214,6 +215,9 @@ def chart(path: Path, results: list[dict]) -> None:
     box.set_xlabel("latency (ms, log scale); box p25-p75, whiskers p1-p99, red tick p95")
     box.set_title("Per scenario, with requests per second")
     box.grid(True, which="both", axis="x", alpha=0.3)
+    for axis in (cdf, box):
+        axis.xaxis.set_major_formatter(ScalarFormatter())
+        axis.xaxis.set_minor_formatter(NullFormatter())
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)

@@ -5,8 +5,9 @@
 1. A fresh PostgreSQL database (`careslot_bench`, dropped and created), migrated.
 2. Seeded (`bench.seed`): 100 doctors x 30 days x 8 slots (24,000, 30 % booked), 1,000
    patients, one admin; JWT access tokens and the planned bookings go to a file.
-3. gunicorn with the production settings (`config.settings.base`, DEBUG=false) and
-   2 x cores + 1 sync workers, as gunicorn's deployment guide says.
+3. gunicorn with the deployment's settings (`config.settings.base`, as the Dockerfile and
+   docker-compose run it, DEBUG=false) and 2 x cores + 1 sync workers, as gunicorn's
+   deployment guide says.
 4. Each scenario is driven by locust (headless, its own process) for a fixed time, every
    request's latency recorded; the booking transaction also runs in plain SQL through
    pgbench. While they run, every gunicorn worker's memory is sampled, and the CPU time of

@@ -1,4 +1,4 @@
-"""Base classes for the serializers that read request bodies."""
+"""Base classes for the serializers that read request bodies and query strings."""
 
 import re
 import uuid
@@ -33,6 +33,15 @@ class RejectUnknownFieldsMixin:
         return super().to_internal_value(data)
 
 
+_STRING_FIELDS = (
+    serializers.CharField
+    | serializers.DateField
+    | serializers.DateTimeField
+    | serializers.TimeField
+    | serializers.UUIDField
+)
+
+
 def _json_type_error(field: serializers.Field, value) -> ErrorDetail | None:
     """Why `value` is not of the JSON type the schema gives `field`, if it is not.
 
@@ -64,15 +73,6 @@ def _json_type_error(field: serializers.Field, value) -> ErrorDetail | None:
     if "{" in message:  # date and time fields name their formats
         message = "Must be a string."
     return ErrorDetail(message, code="invalid")
-
-
-_STRING_FIELDS = (
-    serializers.CharField
-    | serializers.DateField
-    | serializers.DateTimeField
-    | serializers.TimeField
-    | serializers.UUIDField
-)
 
 
 def _primary_key_error(field: serializers.PrimaryKeyRelatedField, value) -> ErrorDetail | None:

@@ -1,5 +1,8 @@
 """Schemathesis runs every operation of /api/schema/ in-process, as each role: no 5xx, and
-every response conforms to the schema (documented status codes, bodies that match)."""
+every response conforms to the schema (documented status codes, bodies that match).
+
+Each call is rolled back, so examples are independent; positive examples are first brought in
+line with the rules a schema cannot state (tests/fuzz/runtime_rules.py)."""
 
 from contextlib import contextmanager
 

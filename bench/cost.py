@@ -1,0 +1,113 @@
+"""CPU per request of each benchmarked endpoint, in one process, without a server.
+
+    python -m bench.cost [--requests 400] [--profile NAME]
+
+Run after `make bench` (it reads the `careslot_bench` database the run left behind). Each
+endpoint is called through Django's test client, as the seeded users, and for each the
+Python CPU time of this process and the CPU time of its PostgreSQL backend are divided by
+the number of requests. Other work on the machine barely moves these numbers, unlike
+requests per second; they leave out what gunicorn and the network add (about 1.5 ms a
+request here). `--profile NAME` prints a pyinstrument profile of that endpoint instead.
+"""
+
+import argparse
+import os
+import random
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/careslot_bench")
+os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("RATE_LIMITS_ENABLED", "false")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import django
+
+django.setup()
+
+import psutil  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
+
+from doctors.models import Doctor, Specialization  # noqa: E402
+from patients.models import Patient  # noqa: E402
+from scheduling.clinic_time import clinic_today  # noqa: E402
+
+
+def endpoints() -> dict:
+    """name: a function returning (path, user) for one request, users drawn at random."""
+    patients = list(Patient.objects.select_related("user")[:200])
+    doctors = list(Doctor.objects.select_related("user").order_by("license_number")[:100])
+    specialization = Specialization.objects.order_by("name").first()
+    day = (clinic_today() + timedelta(days=3)).isoformat()
+    week_end = (clinic_today() + timedelta(days=9)).isoformat()
+    return {
+        "baseline": lambda: ("/api/v1/auth/me/", random.choice(patients).user),
+        "slot_search": lambda: (
+            f"/api/v1/slots/?specialization={specialization.pk}&date_from={day}&date_to={day}",
+            random.choice(patients).user,
+        ),
+        "doctor_slots_week": lambda: (
+            f"/api/v1/doctors/{random.choice(doctors).pk}/slots/"
+            f"?date_from={day}&date_to={week_end}",
+            random.choice(patients).user,
+        ),
+        "appointments_patient": lambda: ("/api/v1/appointments/", random.choice(patients).user),
+        "appointments_doctor": lambda: ("/api/v1/appointments/", random.choice(doctors).user),
+    }
+
+
+def measure(client: Client, request, count: int, tokens: dict) -> tuple[float, float]:
+    def call():
+        path, user = request()
+        token = tokens.setdefault(user.pk, str(AccessToken.for_user(user)))
+        response = client.get(path, HTTP_AUTHORIZATION=f"Bearer {token}")
+        assert response.status_code == 200, (path, response.status_code)
+
+    for _ in range(30):  # warm: imports, caches, the connection
+        call()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = psutil.Process(cursor.fetchone()[0])
+    before_db, before = backend.cpu_times(), time.process_time()
+    for _ in range(count):
+        call()
+    after_db = backend.cpu_times()
+    python = (time.process_time() - before) / count * 1000
+    database = (after_db.user + after_db.system - before_db.user - before_db.system) / count
+    return python, database * 1000
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.cost")
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--profile", default="")
+    args = parser.parse_args(argv)
+    client, tokens, requests = Client(), {}, endpoints()
+    if args.profile:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.0005)
+        profiler.start()
+        measure(client, requests[args.profile], args.requests, tokens)
+        profiler.stop()
+        print(profiler.output_text(unicode=False, color=False))
+        return
+    base = None
+    print(
+        f"{'endpoint':22} {'python ms':>9} {'postgres ms':>11} {'total ms':>8} {'x baseline':>10}"
+    )
+    for name, request in requests.items():
+        python, database = measure(client, request, args.requests, tokens)
+        total = python + database
+        base = base or total
+        print(f"{name:22} {python:9.2f} {database:11.2f} {total:8.2f} {base / total:10.2f}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Avg, Count
 from django.utils import timezone
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -95,12 +95,12 @@ def _doctor_share_lock(*, doctor_id) -> Doctor:
     """Read the doctor's standing under a shared row lock: bookings of one doctor do not wait
     for each other, but a blacklisting (which locks the row for update) waits for them, and
     they for it, so none lands for a doctor just blacklisted."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT 1 FROM {Doctor._meta.db_table} WHERE user_id = %s FOR SHARE",  # noqa: S608
-            [doctor_id],
-        )
-    return Doctor.objects.get(pk=doctor_id)
+    # Django's select_for_update has no FOR SHARE; one raw query reads and locks the row.
+    table = Doctor._meta.db_table
+    return Doctor.objects.raw(
+        f"SELECT * FROM {table} WHERE user_id = %s FOR SHARE",  # noqa: S608
+        [doctor_id],
+    )[0]
 
 
 def _patient_lock(*, patient: Patient) -> Patient:

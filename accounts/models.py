@@ -17,6 +17,11 @@ class CareSlotUserManager(UserManager):
         return super().create_superuser(username, email, password, **extra_fields)
 
 
+def full_name(first_name: str, last_name: str) -> str:
+    """A person's name as `User.get_full_name` writes it, from the two columns."""
+    return f"{first_name} {last_name}".strip()
+
+
 class User(AbstractUser):
     """A person who signs in: a patient, a doctor or a clinic administrator."""
 
@@ -35,6 +40,9 @@ class User(AbstractUser):
         constraints = [
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
         ]
+
+    def get_full_name(self) -> str:
+        return full_name(self.first_name, self.last_name)
 
     @property
     def is_admin(self) -> bool:

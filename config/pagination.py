@@ -1,5 +1,8 @@
 import re
 
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.db.models import Count, QuerySet, Window
+from django.db.models.query import ModelIterable, ValuesIterable
 from rest_framework import pagination
 from rest_framework.exceptions import ErrorDetail, ValidationError
 
@@ -42,8 +45,71 @@ class PageSizeMixin:
         return parameters
 
 
+class CountingPaginator(Paginator):
+    """A paginator that reads a page of a queryset and the total in one query.
+
+    Django's paginator counts first (`SELECT COUNT(*)`) and then reads the page: two queries
+    to build, send and plan on every list request, and at this API's sizes the planning and
+    the ORM's work cost more than running them (bench/README.md). Here the page's query also
+    returns `COUNT(*) OVER ()`, which PostgreSQL computes over every matching row before the
+    LIMIT applies. Only an empty page (past the last, or of an empty list) needs the separate
+    count, to tell the two apart. A DISTINCT or combined query would count before DISTINCT
+    applies, so those, and lists that are not querysets, are paginated the usual way.
+    """
+
+    TOTAL = "_paginator_total"
+
+    def page(self, number):
+        if not self._counts_in_page():
+            return super().page(number)
+        number = self._number(number)
+        bottom = (number - 1) * self.per_page
+        window = self.object_list.annotate(**{self.TOTAL: Window(Count("*"))})
+        rows = list(window[bottom : bottom + self.per_page])
+        if not rows:
+            return super().page(number)
+        self.count = self._pop_total(rows)
+        return self._get_page(rows, number, self)
+
+    def _counts_in_page(self) -> bool:
+        query = getattr(self.object_list, "query", None)
+        return (
+            isinstance(self.object_list, QuerySet)
+            and self.object_list._iterable_class in (ModelIterable, ValuesIterable)
+            and self.orphans == 0
+            and not query.distinct
+            and not query.combinator
+            and not query.is_sliced
+        )
+
+    def _number(self, number) -> int:
+        """`validate_number` without its upper bound, which needs the count: a page past the
+        last is found by coming back empty."""
+        try:
+            if isinstance(number, float) and not number.is_integer():
+                raise ValueError
+            number = int(number)
+        except (TypeError, ValueError) as error:
+            raise PageNotAnInteger(self.error_messages["invalid_page"]) from error
+        if number < 1:
+            raise EmptyPage(self.error_messages["min_page"])
+        return number
+
+    def _pop_total(self, rows) -> int:
+        total = None
+        for row in rows:
+            if isinstance(row, dict):
+                total = row.pop(self.TOTAL)
+            else:
+                total = getattr(row, self.TOTAL)
+                delattr(row, self.TOTAL)
+        return total
+
+
 class PageNumberPagination(PageSizeMixin, pagination.PageNumberPagination):
     """`?page=N&page_size=M` (API.md); a page past the last, or not a number, is a 404."""
+
+    django_paginator_class = CountingPaginator
 
 
 class CursorPagination(PageSizeMixin, pagination.CursorPagination):

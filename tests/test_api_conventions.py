@@ -8,9 +8,12 @@ import yaml
 from django.conf import settings as django_settings
 from django.contrib.staticfiles import finders
 from django.core.management import call_command
-from django.db import OperationalError
+from django.core.paginator import EmptyPage
+from django.db import OperationalError, connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from config.pagination import CountingPaginator
 from doctors.models import Specialization
 from tests.conftest import client_for
 from tests.factories import PatientFactory
@@ -216,6 +219,47 @@ def test_a_page_beyond_the_end_or_invalid_is_404(anon_client, many_specializatio
     response = anon_client.get(SPECIALIZATIONS_URL, {"page": page})
     errors = envelope(response, 404, "client_error")
     assert errors[0]["code"] == "not_found"
+
+
+def test_the_last_page_by_name(anon_client, many_specializations):
+    body = anon_client.get(SPECIALIZATIONS_URL, {"page": "last"}).json()
+    assert body["count"] == 130
+    assert [row["name"] for row in body["results"]][-1] == "Specialization 129"
+    assert len(body["results"]) == 10
+    assert body["next"] is None
+
+
+def test_a_page_and_the_count_are_read_in_one_query(many_specializations):
+    specializations = Specialization.objects.order_by("name")
+    with CaptureQueriesContext(connection) as queries:
+        page = CountingPaginator(specializations, 20).page(7)
+    assert len(queries) == 1
+    assert page.paginator.count == 130
+    assert page.paginator.num_pages == 7
+    assert [s.name for s in page] == [f"Specialization {n}" for n in range(120, 130)]
+    assert not hasattr(page[0], CountingPaginator.TOTAL)
+
+    rows = CountingPaginator(specializations.values("name"), 100).page(1)
+    assert rows.paginator.count == 130
+    assert set(rows[0]) == {"name"}
+
+
+@pytest.mark.parametrize("page", [8, 2])
+def test_an_empty_page_is_counted_to_tell_past_the_end_from_an_empty_list(db, page):
+    with pytest.raises(EmptyPage):
+        CountingPaginator(Specialization.objects.order_by("name"), 20).page(page)
+    empty = CountingPaginator(Specialization.objects.order_by("name"), 20).page(1)
+    assert empty.paginator.count == 0
+    assert list(empty) == []
+
+
+def test_a_distinct_list_is_counted_apart(many_specializations):
+    # COUNT(*) OVER () would count the rows before DISTINCT removes the repeated ones.
+    names = Specialization.objects.values("name")
+    repeated = names.union(names, all=True).order_by("name")
+    names = names.order_by("name").distinct()
+    assert CountingPaginator(names, 20).page(1).paginator.count == 130
+    assert CountingPaginator(repeated, 20).page(1).paginator.count == 260
 
 
 # Health -------------------------------------------------------------------------------------

@@ -2,11 +2,24 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
+from accounts.models import full_name
 from appointments.models import Appointment, AppointmentStatusChange, Feedback, Penalty
 from config.fields import AwareDateTimeField, StrictUUIDField
+from config.representation import datetime_text, id_text
 from config.serializers import InputSerializer
 from doctors.models import Doctor
 from patients.models import Patient
+
+
+def _party_names(appointment: Appointment) -> tuple[str, str]:
+    """The patient's and the doctor's full names: from the name columns of a list page's row
+    (`selectors.appointment_list_page`), otherwise from the related users."""
+    if hasattr(appointment, "patient_first_name"):
+        return (
+            full_name(appointment.patient_first_name, appointment.patient_last_name),
+            full_name(appointment.doctor_first_name, appointment.doctor_last_name),
+        )
+    return appointment.patient.user.get_full_name(), appointment.doctor.user.get_full_name()
 
 
 class AppointmentSerializer(serializers.ModelSerializer):
@@ -35,11 +48,31 @@ class AppointmentSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.CharField())
     def get_patient_name(self, appointment: Appointment) -> str:
-        return appointment.patient.user.get_full_name()
+        return _party_names(appointment)[0]
 
     @extend_schema_field(serializers.CharField())
     def get_doctor_name(self, appointment: Appointment) -> str:
-        return appointment.doctor.user.get_full_name()
+        return _party_names(appointment)[1]
+
+    def to_representation(self, appointment: Appointment) -> dict:
+        """The declared fields' output, built directly (`config.representation`)."""
+        patient_name, doctor_name = _party_names(appointment)
+        return {
+            "id": id_text(appointment.id),
+            "patient": id_text(appointment.patient_id),
+            "patient_name": patient_name,
+            "doctor": id_text(appointment.doctor_id),
+            "doctor_name": doctor_name,
+            "slot": id_text(appointment.slot_id),
+            "start": datetime_text(appointment.start),
+            "end": datetime_text(appointment.end),
+            "status": appointment.status,
+            "reason": appointment.reason,
+            "rescheduled_from": id_text(appointment.rescheduled_from_id),
+            "is_override": appointment.is_override,
+            "created_at": datetime_text(appointment.created_at),
+            "updated_at": datetime_text(appointment.updated_at),
+        }
 
 
 class AppointmentDetailSerializer(AppointmentSerializer):
@@ -48,6 +81,13 @@ class AppointmentDetailSerializer(AppointmentSerializer):
     class Meta(AppointmentSerializer.Meta):
         fields = [*AppointmentSerializer.Meta.fields, "diagnosis", "treatment_notes"]
         read_only_fields = fields
+
+    def to_representation(self, appointment: Appointment) -> dict:
+        return {
+            **super().to_representation(appointment),
+            "diagnosis": appointment.diagnosis,
+            "treatment_notes": appointment.treatment_notes,
+        }
 
 
 class AppointmentBookSerializer(InputSerializer):

@@ -1,6 +1,8 @@
 from rest_framework import serializers
 
+from accounts.models import full_name
 from config.fields import AwareDateTimeField, BoundedDateField, LocalTimeField
+from config.representation import datetime_text, id_text
 from config.serializers import InputSerializer, ModelInputSerializer, QuerySerializer
 from doctors.models import Doctor
 from scheduling.models import AvailabilityWindow, Holiday, Slot, TimeOff, WeeklyRule
@@ -112,7 +114,19 @@ class SlotSerializer(serializers.Serializer):
     end = serializers.DateTimeField(read_only=True)
 
     def get_doctor_name(self, slot: Slot) -> str:
-        return f"{slot.doctor_first_name} {slot.doctor_last_name}".strip()
+        return full_name(slot.doctor_first_name, slot.doctor_last_name)
+
+    def to_representation(self, slot: Slot) -> dict:
+        """The declared fields' output, built directly (`config.representation`)."""
+        return {
+            "id": id_text(slot.id),
+            "doctor": id_text(slot.doctor_id),
+            "doctor_name": self.get_doctor_name(slot),
+            "specialization": slot.specialization_id,
+            "specialization_name": slot.specialization_name,
+            "start": datetime_text(slot.start),
+            "end": datetime_text(slot.end),
+        }
 
 
 class DoctorQuerySerializer(QuerySerializer):

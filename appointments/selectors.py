@@ -81,7 +81,3 @@ def penalty_list_visible(*, user: User) -> QuerySet[Penalty]:
     if user.is_patient:
         return penalties.filter(patient_id=user.pk)
     return penalties.none()
-
-
-def unresolved_penalty_count(*, patient_id) -> int:
-    return Penalty.objects.filter(patient_id=patient_id, resolved=False).count()

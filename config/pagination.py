@@ -6,6 +6,8 @@ from django.db.models.query import ModelIterable, ValuesIterable
 from rest_framework import pagination
 from rest_framework.exceptions import ErrorDetail, ValidationError
 
+from config.serializers import MAX_BIGINT
+
 MAX_PAGE_SIZE = 100
 
 
@@ -64,6 +66,8 @@ class CountingPaginator(Paginator):
             return super().page(number)
         number = self._number(number)
         bottom = (number - 1) * self.per_page
+        if bottom + self.per_page > MAX_BIGINT:  # past any last page, and past what OFFSET takes
+            return super().page(number)
         window = self.object_list.annotate(**{self.TOTAL: Window(Count("*"))})
         rows = list(window[bottom : bottom + self.per_page])
         if not rows:

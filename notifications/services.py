@@ -63,22 +63,27 @@ def notification_create(
     unique index decides; the insert runs in a savepoint so the caller's transaction goes on).
     Never put protected health information in `title` or `body`.
     """
-    try:
-        with transaction.atomic():
-            notification = Notification.objects.create(
-                recipient=recipient,
-                kind=kind,
-                appointment_id=appointment_id,
-                title=title[:200],
-                body=body,
-                dedupe_key=dedupe_key,
-                created_at=timezone.now(),
-                next_attempt_at=timezone.now(),
-            )
-    except IntegrityError:
-        if dedupe_key and Notification.objects.filter(dedupe_key=dedupe_key).exists():
-            return None
-        raise
+    values = {
+        "recipient": recipient,
+        "kind": kind,
+        "appointment_id": appointment_id,
+        "title": title[:200],
+        "body": body,
+        "dedupe_key": dedupe_key,
+        "created_at": timezone.now(),
+        "next_attempt_at": timezone.now(),
+    }
+    if dedupe_key is None:
+        # Nothing unique to collide on, so no savepoint: any other failure is the caller's.
+        notification = Notification.objects.create(**values)
+    else:
+        try:
+            with transaction.atomic():
+                notification = Notification.objects.create(**values)
+        except IntegrityError:
+            if Notification.objects.filter(dedupe_key=dedupe_key).exists():
+                return None
+            raise
     transaction.on_commit(partial(delivery_enqueue, notification_id=notification.pk), robust=True)
     return notification
 

@@ -214,7 +214,7 @@ def test_a_smaller_page_size_is_honoured(anon_client, many_specializations):
     assert len(body["results"]) == 7
 
 
-@pytest.mark.parametrize("page", ["999", "0", "last-but-one"])
+@pytest.mark.parametrize("page", ["999", "0", "last-but-one", str(2**63)])
 def test_a_page_beyond_the_end_or_invalid_is_404(anon_client, many_specializations, page):
     response = anon_client.get(SPECIALIZATIONS_URL, {"page": page})
     errors = envelope(response, 404, "client_error")

@@ -228,12 +228,20 @@ class DoctorSlotListView(SlotListView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Slot.objects.none()
-        # Only whether the caller may see the doctor matters here: no need to load them.
-        if not doctor_list_visible(user=self.request.user).filter(pk=self.kwargs["pk"]).exists():
-            raise Http404
         query = self.query()
         return selectors.slot_list_free(
             doctor_id=self.kwargs["pk"],
             date_from=query.get("date_from"),
             date_to=query.get("date_to"),
         )
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        # Free slots exist only for a doctor who exists and is not blacklisted, whom everyone
+        # may see; only an empty answer needs asking whether the caller may see the doctor.
+        if not response.data["results"] and not self._doctor_visible():
+            raise Http404
+        return response
+
+    def _doctor_visible(self) -> bool:
+        return doctor_list_visible(user=self.request.user).filter(pk=self.kwargs["pk"]).exists()

@@ -45,7 +45,13 @@ from appointments.models import (
     Penalty,
 )
 from appointments.transitions import Action, Party, party_of, transition_check
-from audit.services import audit_model_create, audit_model_update, audit_record, model_values
+from audit.services import (
+    audit_model_create,
+    audit_model_update,
+    audit_record,
+    encrypted_fields,
+    model_values,
+)
 from config.db import lock_timeout_set, violated_constraint
 from doctors.models import Doctor
 from doctors.services import doctor_blacklist
@@ -107,7 +113,8 @@ def _patient_lock(*, patient: Patient) -> Patient:
     """Lock the patient's row, with their user (whom the notifications address) and their
     count of unresolved no-show penalties (`unresolved_penalties`). Penalties are written by
     the no-show sweep, which takes no patient lock, so counting them in this statement is as
-    current as counting them after it, and saves a query on every booking."""
+    current as counting them after it, and saves a query on every booking. The encrypted
+    fields, which booking never reads, are not loaded (nor decrypted)."""
     unresolved = (
         Penalty.objects.filter(patient=OuterRef("pk"), resolved=False)
         .order_by()
@@ -118,6 +125,7 @@ def _patient_lock(*, patient: Patient) -> Patient:
     return (
         Patient.objects.select_for_update(of=("self",))
         .select_related("user")
+        .defer(*encrypted_fields(Patient))
         .annotate(unresolved_penalties=Coalesce(Subquery(unresolved), 0))
         .get(pk=patient.pk)
     )

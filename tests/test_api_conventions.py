@@ -234,6 +234,14 @@ def test_a_page_and_the_count_are_read_in_one_query(many_specializations):
     with CaptureQueriesContext(connection) as queries:
         page = CountingPaginator(specializations, 20).page(7)
     assert len(queries) == 1
+    # The count is taken in a subquery and the page is cut outside it, so that PostgreSQL
+    # plans the count over all matching rows (config.pagination.CountingPaginator.page).
+    sql = queries[0]["sql"]
+    subquery, outside = sql.rsplit(")", 1)
+    assert sql.startswith("SELECT * FROM (")
+    assert "COUNT(*) OVER ()" in subquery
+    assert "LIMIT" in outside
+    assert "LIMIT" not in subquery
     assert page.paginator.count == 130
     assert page.paginator.num_pages == 7
     assert [s.name for s in page] == [f"Specialization {n}" for n in range(120, 130)]

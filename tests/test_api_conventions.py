@@ -13,7 +13,7 @@ from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from config.pagination import CountingPaginator
+from config.pagination import CountingPaginator, IndexOrderedCountingPaginator
 from doctors.models import Specialization
 from tests.conftest import client_for
 from tests.factories import PatientFactory
@@ -250,6 +250,16 @@ def test_a_page_and_the_count_are_read_in_one_query(many_specializations):
     rows = CountingPaginator(specializations.values("name"), 100).page(1)
     assert rows.paginator.count == 130
     assert set(rows[0]) == {"name"}
+
+
+def test_a_list_one_index_orders_counts_without_a_subquery(many_specializations):
+    with CaptureQueriesContext(connection) as queries:
+        page = IndexOrderedCountingPaginator(Specialization.objects.order_by("name"), 20).page(2)
+    (query,) = queries
+    assert not query["sql"].startswith("SELECT * FROM (")
+    assert "COUNT(*) OVER ()" in query["sql"]
+    assert page.paginator.count == 130
+    assert page[0].name == "Specialization 020"
 
 
 @pytest.mark.parametrize("page", [8, 2])

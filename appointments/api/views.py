@@ -45,6 +45,7 @@ from appointments.models import Appointment, Feedback, Penalty
 from appointments.transitions import Action
 from config.exceptions import LockTimeout
 from config.filter_backends import DjangoFilterBackend
+from config.pagination import IndexOrderedPagination
 from config.schema import error_responses
 from config.throttling import ScopedThrottle
 from doctors.api.serializers import DoctorPrivateSerializer
@@ -81,6 +82,7 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     Anything else answers 404."""
 
     lookup_value_converter = "uuid"
+    pagination_class = IndexOrderedPagination
     filter_backends = [DjangoFilterBackend]
     filterset_class = AppointmentFilter
 

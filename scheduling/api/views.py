@@ -9,6 +9,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from accounts.permissions import IsAdmin, IsDoctorOrAdmin
+from config.pagination import IndexOrderedPagination
 from config.schema import error_responses
 from doctors.models import Doctor
 from doctors.selectors import doctor_list_visible
@@ -224,6 +225,7 @@ class DoctorSlotListView(SlotListView):
     """Free slots of one doctor (404 for an unknown or, to non-admins, blacklisted doctor)."""
 
     query_serializer_class = DoctorSlotQuerySerializer
+    pagination_class = IndexOrderedPagination
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

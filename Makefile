@@ -38,7 +38,7 @@ format: install
 	$(VENV)/bin/ruff format .
 
 # The load benchmark of the real stack (bench/README.md; not part of `make test`): a fresh
-# database, gunicorn, locust and pgbench, about ten minutes. BENCH_ARGS passes options, e.g.
+# database, gunicorn, locust and pgbench, about six minutes. BENCH_ARGS passes options, e.g.
 # BENCH_ARGS="--duration 10 --only slot_search".
 BENCH_STAMP := $(VENV)/.bench-$(shell sha1sum requirements-bench.lock | cut -c1-12)
 

@@ -111,9 +111,10 @@ def _doctor_share_lock(*, doctor_id) -> Doctor:
 
 def _patient_lock(*, patient: Patient) -> Patient:
     """Lock the patient's row, with their user (whom the notifications address) and their
-    count of unresolved no-show penalties (`unresolved_penalties`). Penalties are written by
-    the no-show sweep, which takes no patient lock, so counting them in this statement is as
-    current as counting them after it, and saves a query on every booking. The encrypted
+    count of unresolved no-show penalties (`unresolved_penalties`), as of the start of this
+    statement: no writer of penalties (a no-show, by the sweep, a doctor or an admin) takes
+    the patient's lock, so a count taken after it would be no safer against them, and this
+    saves a query on every booking. The encrypted
     fields, which booking never reads, are not loaded (nor decrypted)."""
     unresolved = (
         Penalty.objects.filter(patient=OuterRef("pk"), resolved=False)
@@ -133,8 +134,8 @@ def _patient_lock(*, patient: Patient) -> Patient:
 
 def _patient_active_counts(*, patient: Patient, start: datetime, end: datetime) -> tuple[int, int]:
     """(upcoming, overlapping): how many of the patient's active appointments are still to
-    come, and how many overlap `start`-`end`. One query; read under the patient's lock, where
-    no booking of theirs can add to either."""
+    come, and how many overlap `start`-`end`. One query, read under the patient's lock: no
+    booking of theirs can add to either meanwhile (a cancellation may only lower them)."""
     counts = Appointment.objects.filter(patient=patient, status__in=ACTIVE_STATUSES).aggregate(
         upcoming=Count("pk", filter=Q(start__gt=timezone.now())),
         overlapping=Count("pk", filter=Q(start__lt=end, end__gt=start)),
@@ -233,8 +234,8 @@ def _booking_restriction_check(*, actor: User, patient: Patient, upcoming: int) 
     `NO_SHOW_PENALTY_LIMIT` unresolved no-show penalties (403 `booking_restricted`), and at
     most `MAX_ACTIVE_APPOINTMENTS_PER_PATIENT` `upcoming` active appointments, so that no one
     hoards a clinic's slots (409 `appointment_limit_reached`). Checked under the patient's
-    lock only (`_patient_lock`, `_patient_active_counts`), where the appointments cannot
-    change underneath."""
+    lock only (`_patient_lock`, `_patient_active_counts`), where their appointments cannot
+    grow underneath."""
     if actor.is_admin:
         return
     if patient.unresolved_penalties >= settings.NO_SHOW_PENALTY_LIMIT:

@@ -55,9 +55,10 @@ class CountingPaginator(Paginator):
     the ORM's work cost more than running them (bench/README.md). Here the page's query also
     returns `COUNT(*) OVER ()`, which PostgreSQL computes over every matching row before the
     LIMIT applies (in a subquery, see `page`). Only an empty page (past the last, or of an
-    empty list) needs the separate count, to tell the two apart. A DISTINCT or combined
-    query would count before DISTINCT applies, so those, and lists that are not querysets,
-    are paginated the usual way.
+    empty list) needs the separate count, to tell the two apart; so do DRF's `page=last`
+    (it asks for the number of pages first) and page numbers past what OFFSET takes. A
+    DISTINCT or combined query would count before DISTINCT applies, so those, and lists that
+    are not querysets, are paginated the usual way.
     """
 
     TOTAL = "_paginator_total"
@@ -92,6 +93,7 @@ class CountingPaginator(Paginator):
             and self.orphans == 0
             and not query.distinct
             and not query.combinator
+            and not query.where.contains_over_clause  # a filter on a window applies after it
             and not query.is_sliced
         )
 

@@ -4,8 +4,8 @@ The serializers of the busiest lists (free slots, appointments) write each row a
 instead of going through a field object per column: DRF builds those fields on every request
 and dispatches every value through them, which cost as much as reading the page
 (bench/README.md). Their declared fields still make the schema; `tests/test_representation.py`
-checks that both give the same JSON. These helpers give each value exactly as DRF's field
-would.
+checks that both give the same JSON. These helpers give each value as DRF's field would
+render it.
 """
 
 from rest_framework import serializers

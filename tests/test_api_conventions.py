@@ -10,6 +10,8 @@ from django.contrib.staticfiles import finders
 from django.core.management import call_command
 from django.core.paginator import EmptyPage
 from django.db import OperationalError, connection
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
@@ -269,6 +271,15 @@ def test_an_empty_page_is_counted_to_tell_past_the_end_from_an_empty_list(db, pa
     empty = CountingPaginator(Specialization.objects.order_by("name"), 20).page(1)
     assert empty.paginator.count == 0
     assert list(empty) == []
+
+
+def test_a_list_filtered_on_a_window_is_counted_apart(many_specializations):
+    # The page's COUNT(*) OVER () would count the rows before that filter drops some.
+    ranked = Specialization.objects.annotate(
+        rank=Window(RowNumber(), order_by=F("name").asc())
+    ).filter(rank__lte=45)
+    page = CountingPaginator(ranked.order_by("name"), 20).page(1)
+    assert page.paginator.count == 45
 
 
 def test_a_distinct_list_is_counted_apart(many_specializations):

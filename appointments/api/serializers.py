@@ -66,7 +66,7 @@ class AppointmentSerializer(serializers.ModelSerializer):
             "slot": id_text(appointment.slot_id),
             "start": datetime_text(appointment.start),
             "end": datetime_text(appointment.end),
-            "status": appointment.status,
+            "status": str(appointment.status),
             "reason": appointment.reason,
             "rescheduled_from": id_text(appointment.rescheduled_from_id),
             "is_override": appointment.is_override,

@@ -3,7 +3,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import mixins, status, viewsets
-from rest_framework.exceptions import ErrorDetail, ValidationError
+from rest_framework.exceptions import ErrorDetail, NotFound, ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -238,9 +238,15 @@ class DoctorSlotListView(SlotListView):
         )
 
     def list(self, request, *args, **kwargs):
-        response = super().list(request, *args, **kwargs)
         # Free slots exist only for a doctor who exists and is not blacklisted, whom everyone
-        # may see; only an empty answer needs asking whether the caller may see the doctor.
+        # may see; only an empty or refused answer needs asking whether the caller may see
+        # the doctor, who is a 404 before anything else.
+        try:
+            response = super().list(request, *args, **kwargs)
+        except (ValidationError, NotFound):
+            if not self._doctor_visible():
+                raise Http404 from None
+            raise
         if not response.data["results"] and not self._doctor_visible():
             raise Http404
         return response

@@ -151,6 +151,20 @@ class TestFreeSlots:
             == 404
         )
 
+    @pytest.mark.parametrize(
+        "query", [{"date_from": "2026-02-30"}, {"page_size": "0"}, {"page": "2"}]
+    )
+    def test_an_unknown_doctor_is_404_before_the_query_is_read(self, anon_client, query):
+        response = anon_client.get(
+            "/api/v1/doctors/00000000-0000-0000-0000-000000000000/slots/", query
+        )
+        assert response.status_code == 404
+        assert response.json()["errors"][0]["detail"] == "Not found."
+
+    def test_a_known_doctors_bad_query_is_still_400(self, anon_client, doctor):
+        response = anon_client.get(f"/api/v1/doctors/{doctor.pk}/slots/", {"page_size": "0"})
+        assert response.status_code == 400
+
     def test_the_search_costs_the_same_queries_whatever_the_page_size(
         self, anon_client, django_assert_max_num_queries, morning
     ):

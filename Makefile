@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha1sum requirements.lock | cut -c1-12)
 
-.PHONY: install services run test lint format lock clean bench
+.PHONY: install services run test lint format lock clean bench schema
 
 install: $(STAMP)
 
@@ -32,6 +32,10 @@ test: services lint
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# The OpenAPI contract clients generate from, checked in; `make test` fails when it is stale.
+schema: install
+	$(PY) manage.py spectacular --validate --fail-on-warn --file openapi.yaml
 
 format: install
 	$(VENV)/bin/ruff check --fix .

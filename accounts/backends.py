@@ -2,7 +2,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 
 from accounts.services import login_failure_record, login_lockout_remaining
-from audit.middleware import client_ip
+from core.request import client_ip
 
 
 class LockoutModelBackend(ModelBackend):

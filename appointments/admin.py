@@ -1,4 +1,4 @@
-"""Appointments in the admin site, and the site's Reports page.
+"""Appointments in the admin site.
 
 Every change goes through `appointments.services`, as from the API: an appointment is booked
 with `appointment_book` and moved only by the actions (confirm, reject, cancel, no-show), each
@@ -7,51 +7,34 @@ notifications apply. A refused move is reported for its row and changes nothing.
 slot, history, ratings and penalties are never edited by hand.
 """
 
-from datetime import timedelta
-
 from django import forms
-from django.conf import settings
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
-from django.template.response import TemplateResponse
-from django.urls import path
-from rest_framework.exceptions import ValidationError
 
-from appointments import reports, services
+from appointments import services
 from appointments.models import (
     Appointment,
-    AppointmentStatus,
     AppointmentStatusChange,
     Feedback,
     IdempotencyRecord,
     Penalty,
 )
 from appointments.transitions import Action
-from config.admin import ReadOnlyModelAdmin, ServiceModelAdmin, rows_apply
+from core.admin import ReadOnlyInline, ReadOnlyModelAdmin, ServiceModelAdmin, rows_apply
 from doctors.admin import DoctorListFilter
 from scheduling.admin import DOCTOR_SEARCH
-from scheduling.clinic_time import clinic_today
 
 PATIENT_SEARCH = ["patient__user__first_name", "patient__user__last_name", "patient__user__email"]
 CLINICAL_FIELDS = ["diagnosis", "treatment_notes"]
 
 
-class StatusChangeInline(admin.TabularInline):
+class StatusChangeInline(ReadOnlyInline):
     model = AppointmentStatusChange
     fields = ["at", "from_status", "to_status", "actor", "note"]
     readonly_fields = fields
     ordering = ["at", "id"]
-    extra = 0
-    can_delete = False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class AppointmentBookForm(forms.ModelForm):
@@ -240,68 +223,3 @@ class IdempotencyRecordAdmin(ReadOnlyModelAdmin):
     search_fields = ["key", "user__username"]
     list_select_related = ["user"]
     date_hierarchy = "created_at"
-
-
-# The Reports page -----------------------------------------------------------------------------
-
-REPORT_DEFAULT_DAYS_BACK = 30
-REPORT_DEFAULT_DAYS_AHEAD = 30
-
-
-class ReportRangeForm(forms.Form):
-    date_from = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="From")
-    date_to = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="To")
-
-    def clean(self):
-        data = super().clean()
-        try:
-            reports.report_range_check(date_from=data.get("date_from"), date_to=data.get("date_to"))
-        except ValidationError as error:
-            for field, messages in error.detail.items():
-                self.add_error(field, messages)
-        return data
-
-
-def reports_view(request):
-    """Appointments per day by status, no-shows per doctor and mean rating per doctor over a
-    range of clinic-local days: the figures of the reports API, drawn with Chart.js."""
-    if not request.user.has_perm("appointments.view_appointment"):
-        raise PermissionDenied
-    today = clinic_today()
-    default = {
-        "date_from": today - timedelta(days=REPORT_DEFAULT_DAYS_BACK),
-        "date_to": today + timedelta(days=REPORT_DEFAULT_DAYS_AHEAD),
-    }
-    form = ReportRangeForm(request.GET if request.GET else None, initial=default)
-    chosen = form.cleaned_data if form.is_bound and form.is_valid() else default
-    per_day = reports.report_appointments_per_day(**chosen)
-    charts = {
-        "statuses": [{"key": key, "label": str(label)} for key, label in AppointmentStatus.choices],
-        "per_day": per_day,
-        "no_shows": reports.report_no_shows(**chosen),
-        "doctors": reports.report_doctors(**chosen),
-    }
-    context = {
-        **admin.site.each_context(request),
-        "title": "Reports",
-        "subtitle": f"{chosen['date_from']:%d %b %Y} to {chosen['date_to']:%d %b %Y}",
-        "form": form,
-        "clinic_time_zone": settings.CLINIC_TIME_ZONE,
-        "charts": charts,
-        "appointment_total": sum(day["total"] for day in per_day),
-    }
-    return TemplateResponse(request, "admin/reports.html", context)
-
-
-def _with_reports_page(get_urls):
-    def get_urls_with_reports():
-        return [
-            path("reports/", admin.site.admin_view(reports_view), name="reports"),
-            *get_urls(),
-        ]
-
-    return get_urls_with_reports
-
-
-# The default site, extended by one page (config/urls.py serves `admin.site.urls`).
-admin.site.get_urls = _with_reports_page(admin.site.get_urls)

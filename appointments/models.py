@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import F, Q
 from django_cryptography.fields import encrypt
 
-from config.db import TsTzRange
+from core.db import TsTzRange
 from doctors.models import Doctor
 from patients.models import Patient
 from scheduling.models import Slot

@@ -14,9 +14,9 @@ from django.conf import settings
 
 from accounts.models import User
 from appointments.models import Appointment, AppointmentStatus
+from core.clinic_time import clinic_zone
 from notifications.models import Notification, NotificationKind
 from notifications.services import notification_create, notification_withdraw
-from scheduling.clinic_time import clinic_zone
 
 
 def reminder_key(appointment_id) -> str:

@@ -26,8 +26,8 @@ from django.db.models.functions import Coalesce, Concat, TruncDate
 from rest_framework.exceptions import ValidationError
 
 from appointments.models import Appointment, AppointmentStatus, Feedback
+from core.clinic_time import clinic_zone, day_bounds
 from doctors.models import Doctor
-from scheduling.clinic_time import clinic_zone, day_bounds
 
 # The per-day report lists every day of its range, so its length is bounded.
 REPORT_MAX_DAYS = 366

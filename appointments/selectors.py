@@ -37,7 +37,7 @@ def appointment_list_page(*, user: User) -> QuerySet[Appointment]:
     `doctor_last_name`) rather than as four related objects per row. Loading whole user rows
     and decrypting the notes of every row was a third of the list's CPU time; building the
     related objects another tenth (bench/README.md). One query for the page whatever its
-    size, which also counts the rows (`config.pagination.CountingPaginator`)."""
+    size, which also counts the rows (`core.api.pagination.CountingPaginator`)."""
     return _visible_to(
         Appointment.objects.only(*_LIST_FIELDS).annotate(
             patient_first_name=F("patient__user__first_name"),

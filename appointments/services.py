@@ -52,7 +52,7 @@ from audit.services import (
     encrypted_fields,
     model_values,
 )
-from config.db import lock_timeout_set, violated_constraint
+from core.db import lock_timeout_set, violated_constraint
 from doctors.models import Doctor
 from doctors.services import doctor_blacklist
 from patients.models import Patient

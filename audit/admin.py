@@ -1,10 +1,11 @@
 from django.contrib import admin
 
 from audit.models import AuditLog
+from core.admin import ReadOnlyModelAdmin
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(admin.ModelAdmin):
+class AuditLogAdmin(ReadOnlyModelAdmin):
     """Read-only: staff can search and read the log, never add, change or delete."""
 
     list_display = ["at", "actor_username", "action", "target_type", "target_id", "ip"]
@@ -12,12 +13,3 @@ class AuditLogAdmin(admin.ModelAdmin):
     search_fields = ["actor_username", "target_id", "request_id"]
     date_hierarchy = "at"
     readonly_fields = [f.name for f in AuditLog._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

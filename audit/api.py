@@ -1,15 +1,14 @@
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import django_filters
-from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 
-from accounts.permissions import IsAdmin
 from audit.models import AuditLog
-from config.filters import BoundedDateFilter
-from config.pagination import CursorPagination
+from core.api.filters import BoundedDateFilter
+from core.api.pagination import CursorPagination
+from core.api.permissions import IsAdmin
+from core.clinic_time import day_start
 
 
 class AuditLogSerializer(serializers.ModelSerializer):
@@ -33,10 +32,6 @@ class AuditLogSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-def _day_start(day) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=ZoneInfo(settings.CLINIC_TIME_ZONE))
-
-
 class AuditLogFilter(django_filters.FilterSet):
     actor = django_filters.UUIDFilter(field_name="actor_id")
     action = django_filters.CharFilter(max_length=40)
@@ -50,10 +45,10 @@ class AuditLogFilter(django_filters.FilterSet):
         fields = ["actor", "action", "target_type", "target_id"]
 
     def filter_date_from(self, queryset, name, value):
-        return queryset.filter(at__gte=_day_start(value))
+        return queryset.filter(at__gte=day_start(value))
 
     def filter_date_to(self, queryset, name, value):
-        return queryset.filter(at__lt=_day_start(value + timedelta(days=1)))
+        return queryset.filter(at__lt=day_start(value + timedelta(days=1)))
 
 
 class AuditLogPagination(CursorPagination):

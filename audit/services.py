@@ -5,8 +5,8 @@ from typing import Any
 
 from django_cryptography.fields import EncryptedMixin
 
-from audit.middleware import current_request
 from audit.models import AuditLog
+from core.request import current_request
 
 REQUEST_USER = object()  # default actor: whoever is signed in on the current request
 

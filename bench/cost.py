@@ -42,9 +42,9 @@ from django.test import Client  # noqa: E402
 from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
 from accounts.models import User  # noqa: E402
+from core.clinic_time import clinic_today  # noqa: E402
 from doctors.models import Doctor, Specialization  # noqa: E402
 from patients.models import Patient  # noqa: E402
-from scheduling.clinic_time import clinic_today  # noqa: E402
 
 WARM_UP = 30
 

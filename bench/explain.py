@@ -5,7 +5,7 @@
 Run by `bench/run.py` with the benchmark's environment, at each table size. For each of
 `GET /slots/` (one specialization, one day) and `GET /doctors/{id}/slots/` (one week) it
 explains the one query the view sends for the first page: the page with its count
-(`config.pagination.CountingPaginator`).
+(`core.api.pagination.CountingPaginator`).
 """
 
 import argparse
@@ -25,7 +25,7 @@ django.setup()
 from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from config.pagination import CountingPaginator  # noqa: E402
+from core.api.pagination import CountingPaginator  # noqa: E402
 from scheduling.selectors import slot_list_free  # noqa: E402
 
 PAGE_SIZE = 20  # the API's default page size, as the benchmark's requests use it

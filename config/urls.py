@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from config.errors import json_not_found, json_server_error
-from config.health import HealthView
+from core.api.error_pages import json_not_found, json_server_error
+from core.api.health import HealthView
 
 api_v1 = [
     path("", include("accounts.api.urls")),

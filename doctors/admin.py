@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 
 from accounts.admin import NewAccountForm
-from config.admin import ServiceModelAdmin, rows_apply
+from core.admin import ServiceModelAdmin, rows_apply
 from doctors import services
 from doctors.models import Doctor, Specialization
 

@@ -1,4 +1,4 @@
-from config.exceptions import DomainError
+from core.errors import DomainError
 
 
 class SpecializationInUse(DomainError):

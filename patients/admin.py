@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from accounts.admin import NewAccountForm
-from config.admin import ServiceModelAdmin
+from core.admin import ServiceModelAdmin
 from patients import services
 from patients.models import Patient
 

@@ -3,48 +3,19 @@ a window is split into slots, a weekly rule generates its windows, time off and 
 refuse to strand a booked appointment. None of them is edited after it is made (the API has
 no update either): delete and add again. Slots are made by windows only, and their booking
 mark only by the appointment services, so they are read-only here.
-
-Every admin page shows and takes times in the clinic's time zone (`CLINIC_TIME_ZONE`), so the
-day an admin sees is the day the reports and the API's date filters mean.
 """
-
-from functools import wraps
 
 from django.contrib import admin
 from django.db.models import Count, Q
-from django.utils import timezone
 
-from config.admin import ServiceModelAdmin
+from core.admin import ReadOnlyInline, ReadOnlyModelAdmin, ServiceModelAdmin
 from doctors.admin import DoctorListFilter
 from scheduling import services
-from scheduling.clinic_time import clinic_zone
 from scheduling.models import AvailabilityWindow, Holiday, Slot, TimeOff, WeeklyRule
 from scheduling.selectors import slot_list_free
 
 DOCTOR_SEARCH = ["doctor__user__first_name", "doctor__user__last_name", "doctor__user__email"]
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-
-
-def _in_clinic_time(admin_view):
-    """Wrap the site's `admin_view` so every admin page runs in the clinic's time zone."""
-
-    @wraps(admin_view)
-    def admin_view_in_clinic_time(view, cacheable=False):
-        inner = admin_view(view, cacheable)
-
-        @wraps(inner)
-        def in_clinic_time(request, *args, **kwargs):
-            with timezone.override(clinic_zone()):
-                return inner(request, *args, **kwargs)
-
-        return in_clinic_time
-
-    return admin_view_in_clinic_time
-
-
-# The default site builds its URLs (every ModelAdmin's views go through `admin_view`) once all
-# admin modules are loaded, so wrapping it here covers every page of the site.
-admin.site.admin_view = _in_clinic_time(admin.site.admin_view)
 
 
 class CreateOnlyAdmin(ServiceModelAdmin):
@@ -101,20 +72,12 @@ class WeeklyRuleAdmin(CreateOnlyAdmin):
         services.weekly_rule_delete(rule=obj)
 
 
-class SlotInline(admin.TabularInline):
+class SlotInline(ReadOnlyInline):
     model = Slot
     fields = ["start", "end", "is_booked"]
     readonly_fields = fields
     ordering = ["start"]
-    extra = 0
-    can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(AvailabilityWindow)
@@ -170,7 +133,7 @@ class AvailabilityWindowAdmin(CreateOnlyAdmin):
 
 
 @admin.register(Slot)
-class SlotAdmin(admin.ModelAdmin):
+class SlotAdmin(ReadOnlyModelAdmin):
     """Read-only. Also the source of the appointment form's slot search, which offers free,
     bookable slots only (the API's definition of free)."""
 
@@ -179,17 +142,7 @@ class SlotAdmin(admin.ModelAdmin):
     search_fields = DOCTOR_SEARCH
     list_select_related = ["doctor__user"]
     date_hierarchy = "start"
-    readonly_fields = ["doctor", "window", "start", "end", "is_booked"]
-    fields = readonly_fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    fields = ["doctor", "window", "start", "end", "is_booked"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("doctor__user", "window")

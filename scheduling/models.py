@@ -6,7 +6,7 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
 
-from config.db import TsTzRange
+from core.db import TsTzRange
 from doctors.models import Doctor
 
 

@@ -10,7 +10,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts.models import User
-from scheduling.clinic_time import clinic_zone, day_bounds
+from core.clinic_time import clinic_zone, day_bounds
 from scheduling.models import AvailabilityWindow, Holiday, Slot, TimeOff, WeeklyRule
 
 

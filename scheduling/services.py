@@ -15,9 +15,9 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from audit.services import audit_model_create, audit_model_delete, audit_record
-from config.db import lock_timeout_set, violated_constraint
+from core.clinic_time import clinic_today, day_bounds, wall_time_occurrence
+from core.db import lock_timeout_set, violated_constraint
 from doctors.models import Doctor
-from scheduling.clinic_time import clinic_today, day_bounds, wall_time_occurrence
 from scheduling.exceptions import HasActiveAppointments, OverlappingAvailability, SlotInPast
 from scheduling.models import AvailabilityWindow, Holiday, Slot, TimeOff, WeeklyRule
 

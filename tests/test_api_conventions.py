@@ -14,7 +14,7 @@ from django.db.models.functions import RowNumber
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from config.pagination import CountingPaginator, IndexOrderedCountingPaginator
+from core.api.pagination import CountingPaginator, IndexOrderedCountingPaginator
 from doctors.models import Specialization
 from tests.conftest import client_for
 from tests.factories import PatientFactory
@@ -171,7 +171,7 @@ def test_500_outside_a_view_is_a_server_error_envelope_too(monkeypatch):
         raise RuntimeError("middleware secret")
 
     # The request-context middleware runs before any view, outside DRF's exception handling.
-    monkeypatch.setattr("audit.middleware.client_ip", crash)
+    monkeypatch.setattr("core.request.client_ip", crash)
     response = APIClient(raise_request_exception=False).get(SPECIALIZATIONS_URL)
     errors = envelope(response, 500, "server_error")
     assert errors[0]["attr"] is None
@@ -236,7 +236,7 @@ def test_a_page_and_the_count_are_read_in_one_query(many_specializations):
         page = CountingPaginator(specializations, 20).page(7)
     assert len(queries) == 1
     # The count is taken in a subquery and the page is cut outside it, so that PostgreSQL
-    # plans the count over all matching rows (config.pagination.CountingPaginator.page).
+    # plans the count over all matching rows (core.api.pagination.CountingPaginator.page).
     sql = queries[0]["sql"]
     subquery, outside = sql.rsplit(")", 1)
     assert sql.startswith("SELECT * FROM (")
@@ -318,7 +318,7 @@ def test_health_is_503_when_the_database_is_unreachable(anon_client, monkeypatch
         def cursor(self):
             raise OperationalError("connection refused")
 
-    monkeypatch.setattr("config.health.connection", Unreachable())
+    monkeypatch.setattr("core.api.health.connection", Unreachable())
     response = anon_client.get(HEALTH_URL)
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable", "database": "down", "broker": "disabled"}

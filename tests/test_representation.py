@@ -1,4 +1,4 @@
-"""The serializers that build their rows by hand (`config.representation`) give exactly the
+"""The serializers that build their rows by hand (`core.api.rows`) give exactly the
 JSON their declared fields give, for every kind of row they are handed: a list page's row, a
 whole appointment, one fresh from booking, with and without its optional values."""
 

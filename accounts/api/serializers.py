@@ -8,9 +8,9 @@ from accounts.exceptions import SignInLockedOut
 from accounts.models import Role, User
 from accounts.profiles import profile_render
 from accounts.services import login_lockout_remaining
-from audit.middleware import client_ip
-from config.fields import NewPasswordField
-from config.serializers import InputSerializer, StrictInputMixin
+from core.api.fields import NewPasswordField
+from core.api.input_serializers import InputSerializer, StrictInputMixin
+from core.request import client_ip
 
 # Bounds on what the auth endpoints read: a username as long as the model allows; a password
 # being checked up to Django's old hashing-DoS bound (an account made outside the API may have

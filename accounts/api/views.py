@@ -16,8 +16,8 @@ from accounts.api.serializers import (
 )
 from accounts.services import user_password_change
 from audit.services import audit_record
-from config.schema import error_responses
-from config.throttling import AnonThrottle, ScopedThrottle
+from core.api.throttling import AnonThrottle, ScopedThrottle
+from core.openapi.error_envelopes import error_responses
 
 
 @extend_schema(

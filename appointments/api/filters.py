@@ -1,8 +1,8 @@
 import django_filters
 
 from appointments.models import Appointment, AppointmentStatus
-from config.filters import BoundedDateFilter
-from scheduling.clinic_time import day_bounds
+from core.api.filters import BoundedDateFilter
+from core.clinic_time import day_bounds
 
 
 class AppointmentFilter(django_filters.FilterSet):

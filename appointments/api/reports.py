@@ -5,10 +5,10 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import IsAdmin
 from appointments import reports
-from config.fields import BoundedDateField
-from config.serializers import QuerySerializer
+from core.api.fields import BoundedDateField
+from core.api.input_serializers import QuerySerializer
+from core.api.permissions import IsAdmin
 
 
 class ReportRangeSerializer(QuerySerializer):

@@ -4,9 +4,9 @@ from rest_framework.exceptions import ErrorDetail
 
 from accounts.models import full_name
 from appointments.models import Appointment, AppointmentStatusChange, Feedback, Penalty
-from config.fields import AwareDateTimeField, StrictUUIDField
-from config.representation import datetime_text, id_text
-from config.serializers import InputSerializer
+from core.api.fields import AwareDateTimeField, StrictUUIDField
+from core.api.input_serializers import InputSerializer
+from core.api.rows import datetime_text, id_text
 from doctors.models import Doctor
 from patients.models import Patient
 
@@ -55,7 +55,7 @@ class AppointmentSerializer(serializers.ModelSerializer):
         return _party_names(appointment)[1]
 
     def to_representation(self, appointment: Appointment) -> dict:
-        """The declared fields' output, built directly (`config.representation`)."""
+        """The declared fields' output, built directly (`core.api.rows`)."""
         patient_name, doctor_name = _party_names(appointment)
         return {
             "id": id_text(appointment.id),
@@ -106,7 +106,7 @@ class AppointmentBookSerializer(InputSerializer):
     start = AwareDateTimeField(required=False, help_text="With `override` only.")
     end = AwareDateTimeField(required=False, help_text="With `override` only.")
 
-    # What `validate` requires, stated in the schema (config.schema.AutoSchema).
+    # What `validate` requires, stated in the schema (core.openapi.auto_schema.AutoSchema).
     schema_alternatives = [
         # `not`, as the schema's enum post-processing would merge two enums of one name.
         {"required": ["slot"], "properties": {"override": {"not": {"enum": [True]}}}},

@@ -8,7 +8,6 @@ from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from accounts.permissions import IsAdmin, IsPatientOrAdmin
 from appointments import selectors, services
 from appointments.api.filters import AppointmentFilter
 from appointments.api.idempotency import KEY_PATTERN, idempotent_response
@@ -43,11 +42,12 @@ from appointments.exceptions import (
 )
 from appointments.models import Appointment, Feedback, Penalty
 from appointments.transitions import Action
-from config.exceptions import LockTimeout
-from config.filter_backends import DjangoFilterBackend
-from config.pagination import IndexOrderedPagination
-from config.schema import error_responses
-from config.throttling import ScopedThrottle
+from core.api.exception_handler import LockTimeout
+from core.api.filters import FilterWhenAskedBackend
+from core.api.pagination import IndexOrderedPagination
+from core.api.permissions import IsAdmin, IsPatientOrAdmin
+from core.api.throttling import ScopedThrottle
+from core.openapi.error_envelopes import error_responses
 from doctors.api.serializers import DoctorPrivateSerializer
 from doctors.models import Doctor
 from doctors.selectors import doctor_list_visible
@@ -83,7 +83,7 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     lookup_value_converter = "uuid"
     pagination_class = IndexOrderedPagination
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [FilterWhenAskedBackend]
     filterset_class = AppointmentFilter
 
     def get_queryset(self):

@@ -43,7 +43,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 USE_X_FORWARDED_FOR = env.bool("USE_X_FORWARDED_FOR", default=False)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "clinic_admin",
+    "clinic_admin.apps.CareSlotAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "drf_standardized_errors",
+    "core",
     "accounts",
     "doctors",
     "patients",
@@ -71,8 +73,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "audit.middleware.RequestContextMiddleware",
-    "config.middleware.ApiRequestGuardMiddleware",
+    "core.request.RequestContextMiddleware",
+    "core.api.guards.ApiRequestGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -87,7 +89,7 @@ WSGI_APPLICATION = "config.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "config" / "templates"],
+        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -271,9 +273,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "config.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
-    "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.openapi.auto_schema.AutoSchema",
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DATETIME_FORMAT": "iso-8601",
@@ -284,10 +286,10 @@ if DEBUG:
     )
 
 DRF_STANDARDIZED_ERRORS = {
-    "EXCEPTION_HANDLER_CLASS": "config.exceptions.CareSlotExceptionHandler",
+    "EXCEPTION_HANDLER_CLASS": "core.api.exception_handler.CareSlotExceptionHandler",
     # Documented on every operation where they can happen, each with every code it can carry
-    # (config.schema.AutoSchema); domain errors are declared per operation with
-    # `config.schema.error_responses` and merged in.
+    # (core.openapi.auto_schema.AutoSchema); domain errors are declared per operation with
+    # `core.openapi.error_envelopes.error_responses` and merged in.
     "ALLOWED_ERROR_STATUS_CODES": [
         "400",
         "401",
@@ -351,7 +353,7 @@ SPECTACULAR_SETTINGS = {
             ]
         },
         **{
-            name: f"config.schema.{name}.choices"
+            name: f"core.openapi.error_envelopes.{name}.choices"
             for name in [
                 "ErrorCode401Enum",
                 "ErrorCode413Enum",
@@ -372,7 +374,7 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_context": {"()": "audit.middleware.RequestContextLogFilter"}},
+    "filters": {"request_context": {"()": "core.request.RequestContextLogFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
     },
@@ -399,8 +401,8 @@ THROTTLE_RATES = {
     "booking": env.str("THROTTLE_RATE_BOOKING", default="30/minute"),
 }
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
-    "config.throttling.AnonThrottle",
-    "config.throttling.UserThrottle",
+    "core.api.throttling.AnonThrottle",
+    "core.api.throttling.UserThrottle",
 ]
 # A patient may hold at most this many upcoming pending or confirmed appointments, so that
 # no one can hoard a clinic's slots (OWASP API6).

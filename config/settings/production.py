@@ -39,7 +39,7 @@ X_FRAME_OPTIONS = "DENY"
 
 LOGGING = {
     **LOGGING,
-    "formatters": {"json": {"()": "config.logging.JsonFormatter"}},
+    "formatters": {"json": {"()": "core.logging.JsonFormatter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",

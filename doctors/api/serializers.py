@@ -2,8 +2,8 @@ from rest_framework import serializers
 
 from accounts.api.serializers import UsernameField
 from accounts.models import User
-from config.fields import NewPasswordField
-from config.serializers import InputSerializer, ModelInputSerializer
+from core.api.fields import NewPasswordField
+from core.api.input_serializers import InputSerializer, ModelInputSerializer
 from doctors.models import Doctor, Specialization
 
 

@@ -4,8 +4,8 @@ from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from accounts.permissions import IsAdmin
-from config.schema import error_responses
+from core.api.permissions import IsAdmin
+from core.openapi.error_envelopes import error_responses
 from doctors import services
 from doctors.api.filters import DoctorFilter
 from doctors.api.serializers import (

@@ -4,7 +4,7 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from config.filters import StrictBooleanFilter
+from core.api.filters import StrictBooleanFilter
 from notifications import services
 from notifications.api.serializers import NotificationSerializer
 from notifications.models import Notification

@@ -3,8 +3,8 @@ from rest_framework import serializers
 
 from accounts.api.serializers import UsernameField
 from accounts.models import User
-from config.fields import BoundedDateField, NewPasswordField
-from config.serializers import InputSerializer
+from core.api.fields import BoundedDateField, NewPasswordField
+from core.api.input_serializers import InputSerializer
 from patients.models import Gender, Patient
 
 

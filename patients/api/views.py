@@ -4,7 +4,7 @@ from rest_framework.filters import SearchFilter
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from config.throttling import ScopedThrottle
+from core.api.throttling import ScopedThrottle
 from patients import services
 from patients.api.serializers import (
     PatientForDoctorSerializer,

@@ -1,9 +1,14 @@
 from rest_framework import serializers
 
 from accounts.models import full_name
-from config.fields import AwareDateTimeField, BoundedDateField, LocalTimeField
-from config.representation import datetime_text, id_text
-from config.serializers import InputSerializer, ModelInputSerializer, QuerySerializer
+from core.api.fields import AwareDateTimeField, BoundedDateField, LocalTimeField
+from core.api.input_serializers import (
+    MAX_BIGINT,
+    InputSerializer,
+    ModelInputSerializer,
+    QuerySerializer,
+)
+from core.api.rows import datetime_text, id_text
 from doctors.models import Doctor
 from scheduling.models import AvailabilityWindow, Holiday, Slot, TimeOff, WeeklyRule
 
@@ -117,7 +122,7 @@ class SlotSerializer(serializers.Serializer):
         return full_name(slot.doctor_first_name, slot.doctor_last_name)
 
     def to_representation(self, slot: Slot) -> dict:
-        """The declared fields' output, built directly (`config.representation`)."""
+        """The declared fields' output, built directly (`core.api.rows`)."""
         return {
             "id": id_text(slot.id),
             "doctor": id_text(slot.doctor_id),
@@ -135,7 +140,7 @@ class DoctorQuerySerializer(QuerySerializer):
 
 class SlotQuerySerializer(QuerySerializer):
     doctor = serializers.UUIDField(required=False)
-    specialization = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    specialization = serializers.IntegerField(required=False, min_value=1, max_value=MAX_BIGINT)
     date_from = BoundedDateField(required=False, help_text="Clinic-local day, included.")
     date_to = BoundedDateField(required=False, help_text="Clinic-local day, included.")
 

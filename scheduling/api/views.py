@@ -8,9 +8,9 @@ from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from accounts.permissions import IsAdmin, IsDoctorOrAdmin
-from config.pagination import IndexOrderedPagination
-from config.schema import error_responses
+from core.api.pagination import IndexOrderedPagination
+from core.api.permissions import IsAdmin, IsDoctorOrAdmin
+from core.openapi.error_envelopes import error_responses
 from doctors.models import Doctor
 from doctors.selectors import doctor_list_visible
 from scheduling import selectors, services

@@ -12,9 +12,9 @@ from accounts.models import Role, User
 from appointments.models import Appointment, Penalty
 from appointments.services import appointment_book
 from audit.models import AuditLog
+from core.clinic_time import clinic_zone
 from doctors.models import Doctor
 from patients.models import Patient
-from scheduling.clinic_time import clinic_zone
 from scheduling.models import AvailabilityWindow, Holiday, Slot
 from tests.factories import (
     PASSWORD,

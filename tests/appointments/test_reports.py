@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
 from appointments.models import Appointment, Feedback
-from scheduling.clinic_time import clinic_today
+from core.clinic_time import clinic_today
 from scheduling.models import AvailabilityWindow, Slot
 from tests.conftest import error_attrs, error_codes
 from tests.factories import DoctorFactory, PatientFactory

@@ -6,7 +6,7 @@ import logging
 import os
 import secrets
 
-from config.logging import JsonFormatter
+from core.logging import JsonFormatter
 from tests.servers import manage
 
 PRODUCTION = {

@@ -33,12 +33,12 @@ from rest_framework.exceptions import APIException
 from appointments import services as appointment_services
 from appointments.models import Appointment, AppointmentStatus, AppointmentStatusChange, Penalty
 from appointments.transitions import Action
+from core.clinic_time import clinic_today, wall_time_occurrence
 from doctors import services as doctor_services
 from doctors.models import Doctor, Specialization
 from patients import services as patient_services
 from patients.models import Patient
 from scheduling import services as schedule_services
-from scheduling.clinic_time import clinic_today, wall_time_occurrence
 from scheduling.models import AvailabilityWindow, Holiday, Slot, TimeOff, WeeklyRule
 from scheduling.selectors import slot_list_free
 

@@ -6,7 +6,7 @@ from django.db.models.query import ModelIterable, ValuesIterable
 from rest_framework import pagination
 from rest_framework.exceptions import ErrorDetail, ValidationError
 
-from config.serializers import MAX_BIGINT
+from core.api.input_serializers import MAX_BIGINT
 
 MAX_PAGE_SIZE = 100
 

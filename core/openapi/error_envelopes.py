@@ -1,9 +1,8 @@
-"""OpenAPI documentation of every error the API can answer, in one place.
+"""How the schema documents every error the API answers.
 
 Every 4xx and 5xx answer is the drf-standardized-errors envelope `{"type", "errors": [{"code",
-"detail", "attr"}]}`. drf-standardized-errors documents DRF's own errors; `AutoSchema` (the
-project's `DEFAULT_SCHEMA_CLASS`) extends that to what this API really answers, for every
-operation, so that the schema is a contract a client (or a fuzzer) can hold the API to:
+"detail", "attr"}]}`. drf-standardized-errors documents DRF's own errors; `ErrorResponsesSchema`
+extends that to what this API really answers, for every operation:
 
 - each error status lists every `code` it can carry: the framework's (`FRAMEWORK_ERROR_CODES`,
   e.g. simplejwt's 401 codes, the request guard's 413) plus the domain errors an operation
@@ -20,9 +19,7 @@ operation, so that the schema is a contract a client (or a fuzzer) can hold the 
 from collections import defaultdict
 from functools import cache
 
-from django.core.exceptions import FieldDoesNotExist
 from django.db import models
-from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.plumbing import force_instance, is_basic_serializer
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer
 from drf_standardized_errors import openapi as standardized
@@ -40,11 +37,9 @@ from inflection import camelize
 from rest_framework import serializers
 from rest_framework.exceptions import APIException
 
-from config.serializers import MAX_BIGINT, RejectUnknownFieldsMixin
-
 # The codes each status carries whatever the operation, as DRF, simplejwt and the request guard
-# (config.middleware) raise them. 401: DRF's two, and simplejwt's, which the exception handler
-# passes through unchanged (config.exceptions._jwt_error_flatten).
+# (core.api.guards) raise them. 401: DRF's two, and simplejwt's, which the exception handler
+# passes through unchanged (core.api.exception_handler._jwt_error_flatten).
 FRAMEWORK_ERROR_CODES: dict[str, tuple[str, ...]] = {
     "401": (
         "authentication_failed",
@@ -67,7 +62,7 @@ FRAMEWORK_ERROR_CODES: dict[str, tuple[str, ...]] = {
     # The database went away, or a competing request deadlocked with this one.
     "503": ("service_unavailable",),
 }
-# A write can also time out waiting for a row lock (config.exceptions.LockTimeout).
+# A write can also time out waiting for a row lock (core.api.exception_handler.LockTimeout).
 WRITE_503_CODES = ("lock_timeout", "service_unavailable")
 PARSE_ERROR_CODES = ("parse_error",)
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
@@ -151,9 +146,10 @@ def error_responses(*errors: type[APIException]) -> dict[int, DomainErrors]:
     return {status_code: DomainErrors(codes) for status_code, codes in by_status.items()}
 
 
+# Refused by core.api.input_serializers.RejectUnknownFieldsMixin. The docstring is the schema's
+# description, written for client developers.
 class UnknownFieldError(serializers.Serializer):
-    """A body field the endpoint does not accept (config.serializers.RejectUnknownFieldsMixin):
-    `attr` is the field's name, whatever it is."""
+    """A body field the endpoint does not accept: `attr` is the field's name, whatever it is."""
 
     attr = serializers.CharField()
     code = serializers.ChoiceField(choices=[("unknown_field", "unknown_field")])
@@ -163,8 +159,9 @@ class UnknownFieldError(serializers.Serializer):
         ref_name = "UnknownFieldErrorComponent"
 
 
+# Refused by core.api.guards.ApiRequestGuardMiddleware.
 class NullCharactersError(serializers.Serializer):
-    """A NUL character in the query string (config.middleware.ApiRequestGuardMiddleware)."""
+    """A NUL character in the query string."""
 
     attr = serializers.CharField(allow_null=True, help_text="Always null.")
     code = serializers.ChoiceField(
@@ -176,55 +173,8 @@ class NullCharactersError(serializers.Serializer):
         ref_name = "NullCharactersErrorComponent"
 
 
-def _character_class(characters: set[str]) -> str:
-    ordered = sorted(ord(c) for c in characters)
-    ranges: list[list[int]] = []
-    for code in ordered:
-        if ranges and code == ranges[-1][1] + 1:
-            ranges[-1][1] = code
-        else:
-            ranges.append([code, code])
-    return "".join(f"\\u{lo:04x}" if lo == hi else f"\\u{lo:04x}-\\u{hi:04x}" for lo, hi in ranges)
-
-
-# A string with at least one character that str.strip() keeps (DRF trims CharFields).
-NOT_BLANK_PATTERN = f"[^{_character_class({chr(n) for n in range(0x10000) if chr(n).isspace()})}]"
-
-
-def _model_field_allows_blank(field: serializers.Field) -> bool:
-    """Whether a ModelSerializer field reads a model field with `blank=True`. DRF leaves
-    `allow_blank` off the fields it makes read-only, so a blank choice (a patient who gave no
-    gender, an appointment's first status change) would go undocumented."""
-    model = getattr(getattr(field.parent, "Meta", None), "model", None)
-    if model is None or "." in field.source:
-        return False
-    try:
-        return model._meta.get_field(field.source).blank
-    except FieldDoesNotExist:
-        return False
-
-
-class BoundedFilterExtension(DjangoFilterExtension):
-    """drf-spectacular's django-filter parameters, with a CharFilter's `max_length` (a longer
-    value is a 400) stated as the parameter's `maxLength`."""
-
-    priority = DjangoFilterExtension.priority + 1
-
-    def resolve_filter_field(self, auto_schema, model, filterset_class, field_name, filter_field):
-        parameters = super().resolve_filter_field(
-            auto_schema, model, filterset_class, field_name, filter_field
-        )
-        max_length = filter_field.extra.get("max_length")
-        if max_length:
-            for parameter in parameters:
-                parameter["schema"]["maxLength"] = max_length
-        return parameters
-
-
-class AutoSchema(standardized.AutoSchema):
+class ErrorResponsesSchema(standardized.AutoSchema):
     """drf-standardized-errors' schema, documenting every error this API answers (module doc)."""
-
-    # Domain errors ----------------------------------------------------------------------------
 
     def _domain_errors(self) -> dict[str, frozenset[str]]:
         # `extend_schema` overrides get_response_serializers() in a subclass of this one.
@@ -244,66 +194,6 @@ class AutoSchema(standardized.AutoSchema):
             # The status's whole envelope: its framework codes and the domain's together.
             serializer = self._get_error_response_serializer(status_code)
         return super()._get_response_for_code(serializer, status_code, media_types, direction)
-
-    # Parameters and bodies ----------------------------------------------------------------------
-
-    def _get_parameters(self):
-        parameters = super()._get_parameters()
-        for parameter in parameters:
-            if parameter["in"] != "query":
-                continue
-            if not parameter.get("required"):
-                # Filters, query serializers and paginators all read `?name=` as `name` left out.
-                parameter["allowEmptyValue"] = True
-            schema = parameter.get("schema", {})
-            if schema.get("type") == "string" and not {"enum", "format", "pattern"} & set(schema):
-                # The request guard refuses a NUL character anywhere in the query string.
-                schema["not"] = {"pattern": "\\u0000"}
-        return parameters
-
-    def _map_serializer_field(self, field, direction, bypass_extensions=False):
-        schema = super()._map_serializer_field(field, direction, bypass_extensions)
-        if (
-            isinstance(field, serializers.PrimaryKeyRelatedField)
-            and schema.get("type") == "integer"
-        ):
-            # config.serializers refuses an integer id outside a bigint's range.
-            schema.update(minimum=1, maximum=MAX_BIGINT)
-        if direction == "request" and isinstance(field, serializers.CharField):
-            # DRF refuses a NUL character in any string, and reads one that is blank once its
-            # surrounding whitespace is trimmed as blank.
-            schema["not"] = {"pattern": "\\u0000"}
-            if (
-                field.trim_whitespace
-                and not field.allow_blank
-                and "pattern" not in schema
-                and "format" not in schema
-            ):
-                schema["pattern"] = NOT_BLANK_PATTERN
-        if (
-            direction == "response"
-            and isinstance(field, serializers.ChoiceField)
-            and "" not in schema.get("enum", [""])
-            and _model_field_allows_blank(field)
-        ):
-            schema["enum"] = [*schema["enum"], ""]
-        return schema
-
-    def _map_serializer(self, serializer, direction, bypass_extensions=False):
-        schema = super()._map_serializer(serializer, direction, bypass_extensions)
-        if direction == "request" and isinstance(serializer, RejectUnknownFieldsMixin):
-            schema["additionalProperties"] = False  # any other field is a 400 `unknown_field`
-        if direction == "request" and getattr(serializer, "schema_alternatives", None):
-            # Which fields its `validate` requires together, e.g. a booking's slot, or its
-            # override's doctor, start and end.
-            schema["anyOf"] = serializer.schema_alternatives
-        return schema
-
-    def _get_request_for_media_type(self, serializer, direction="request"):
-        schema, required = super()._get_request_for_media_type(serializer, direction)
-        if getattr(force_instance(serializer), "schema_alternatives", None):
-            required = True  # each alternative requires some field, so a body is needed
-        return schema, required
 
     # Which error statuses an operation documents ------------------------------------------------
 
@@ -407,7 +297,7 @@ class AutoSchema(standardized.AutoSchema):
         paginator = self._get_paginator()
         page_size = getattr(paginator, "page_size_query_param", None)
         if page_size and any(p["name"] == page_size for p in self._query_parameters()):
-            # config.pagination.PageSizeMixin refuses a page size it cannot read.
+            # core.api.pagination.PageSizeMixin refuses a page size it cannot read.
             codes_by_field[page_size].add("invalid")
         return codes_by_field
 

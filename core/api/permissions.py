@@ -1,7 +1,7 @@
 """Role checks for views. Row visibility is the querysets' job (selectors); these say who may
 call an endpoint or an action at all."""
 
-from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.permissions import BasePermission
 
 
 class IsAdmin(BasePermission):
@@ -9,25 +9,6 @@ class IsAdmin(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return bool(request.user and request.user.is_authenticated and request.user.is_admin)
-
-
-class IsDoctor(BasePermission):
-    message = "Only doctors may do this."
-
-    def has_permission(self, request, view) -> bool:
-        return bool(request.user and request.user.is_authenticated and request.user.is_doctor)
-
-
-class IsPatient(BasePermission):
-    message = "Only patients may do this."
-
-    def has_permission(self, request, view) -> bool:
-        return bool(request.user and request.user.is_authenticated and request.user.is_patient)
-
-
-class ReadOnly(BasePermission):
-    def has_permission(self, request, view) -> bool:
-        return request.method in SAFE_METHODS
 
 
 class IsDoctorOrAdmin(BasePermission):

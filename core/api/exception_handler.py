@@ -13,19 +13,7 @@ from psycopg import errors as pg_errors
 from rest_framework import exceptions, status
 from rest_framework_simplejwt import exceptions as jwt_exceptions
 
-
-class DomainError(exceptions.APIException):
-    """A broken business rule. Subclasses set `code`, `status_code` and `default_detail`."""
-
-    code: str = "domain_error"
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with the current state."
-    attr: str | None = None
-
-    def __init__(self, detail: str | None = None, *, attr: str | None = None) -> None:
-        super().__init__(detail=detail or self.default_detail, code=self.code)
-        if attr is not None:
-            self.attr = attr
+from core.errors import DomainError
 
 
 class ServiceUnavailable(exceptions.APIException):

@@ -139,11 +139,11 @@ class ServiceModelAdmin(admin.ModelAdmin):
         return self._refusal_shown(request, super().changelist_view, extra_context)
 
 
-class ReadOnlyModelAdmin(admin.ModelAdmin):
-    """Records that only the system writes (history, idempotency records, sign-in failures):
-    listed and viewable, never added or edited by hand."""
+class ReadOnlyAdminMixin:
+    """Records that only the system writes (history, slots, the audit log, idempotency
+    records): listed and viewable, never added, edited or deleted by hand."""
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
@@ -151,3 +151,13 @@ class ReadOnlyModelAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """A read-only list and view page (see `ReadOnlyAdminMixin`)."""
+
+
+class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """Read-only rows shown inside another record's page (see `ReadOnlyAdminMixin`)."""
+
+    extra = 0

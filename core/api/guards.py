@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from config.errors import error_envelope
+from core.api.error_pages import error_envelope
 
 
 class ApiRequestGuardMiddleware:

@@ -136,7 +136,7 @@ class QuerySerializer(serializers.Serializer):
             if (
                 isinstance(field, serializers.IntegerField)
                 and isinstance(value, str)
-                and value != ""  # left out (see config.schema: allowEmptyValue)
+                and value != ""  # left out (see core.openapi.strict_input: allowEmptyValue)
                 and not re.fullmatch(r"-?[0-9]+", value)
             ):
                 errors[name] = [ErrorDetail(field.error_messages["invalid"], code="invalid")]

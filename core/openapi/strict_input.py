@@ -1,0 +1,119 @@
+"""How the schema states what the API's strict input handling accepts (core.api.fields,
+core.api.input_serializers, core.api.guards): bodies without unknown fields, strings without
+NUL characters, trimmed strings that are not blank, integer ids within a bigint, bounded query
+filters."""
+
+from django.core.exceptions import FieldDoesNotExist
+from drf_spectacular.contrib.django_filters import DjangoFilterExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import force_instance
+from rest_framework import serializers
+
+from core.api.input_serializers import MAX_BIGINT, RejectUnknownFieldsMixin
+
+
+def _character_class(characters: set[str]) -> str:
+    ordered = sorted(ord(c) for c in characters)
+    ranges: list[list[int]] = []
+    for code in ordered:
+        if ranges and code == ranges[-1][1] + 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    return "".join(f"\\u{lo:04x}" if lo == hi else f"\\u{lo:04x}-\\u{hi:04x}" for lo, hi in ranges)
+
+
+# A string with at least one character that str.strip() keeps (DRF trims CharFields).
+NOT_BLANK_PATTERN = f"[^{_character_class({chr(n) for n in range(0x10000) if chr(n).isspace()})}]"
+
+
+def _model_field_allows_blank(field: serializers.Field) -> bool:
+    """Whether a ModelSerializer field reads a model field with `blank=True`. DRF leaves
+    `allow_blank` off the fields it makes read-only, so a blank choice (a patient who gave no
+    gender, an appointment's first status change) would go undocumented."""
+    model = getattr(getattr(field.parent, "Meta", None), "model", None)
+    if model is None or "." in field.source:
+        return False
+    try:
+        return model._meta.get_field(field.source).blank
+    except FieldDoesNotExist:
+        return False
+
+
+class BoundedFilterExtension(DjangoFilterExtension):
+    """drf-spectacular's django-filter parameters, with a CharFilter's `max_length` (a longer
+    value is a 400) stated as the parameter's `maxLength`."""
+
+    priority = DjangoFilterExtension.priority + 1
+
+    def resolve_filter_field(self, auto_schema, model, filterset_class, field_name, filter_field):
+        parameters = super().resolve_filter_field(
+            auto_schema, model, filterset_class, field_name, filter_field
+        )
+        max_length = filter_field.extra.get("max_length")
+        if max_length:
+            for parameter in parameters:
+                parameter["schema"]["maxLength"] = max_length
+        return parameters
+
+
+class StrictInputSchema(AutoSchema):
+    """Parameters and request bodies exactly as the API reads them (module doc)."""
+
+    def _get_parameters(self):
+        parameters = super()._get_parameters()
+        for parameter in parameters:
+            if parameter["in"] != "query":
+                continue
+            if not parameter.get("required"):
+                # Filters, query serializers and paginators all read `?name=` as `name` left out.
+                parameter["allowEmptyValue"] = True
+            schema = parameter.get("schema", {})
+            if schema.get("type") == "string" and not {"enum", "format", "pattern"} & set(schema):
+                # The request guard refuses a NUL character anywhere in the query string.
+                schema["not"] = {"pattern": "\\u0000"}
+        return parameters
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if (
+            isinstance(field, serializers.PrimaryKeyRelatedField)
+            and schema.get("type") == "integer"
+        ):
+            # core.api.input_serializers refuses an integer id outside a bigint's range.
+            schema.update(minimum=1, maximum=MAX_BIGINT)
+        if direction == "request" and isinstance(field, serializers.CharField):
+            # DRF refuses a NUL character in any string, and reads one that is blank once its
+            # surrounding whitespace is trimmed as blank.
+            schema["not"] = {"pattern": "\\u0000"}
+            if (
+                field.trim_whitespace
+                and not field.allow_blank
+                and "pattern" not in schema
+                and "format" not in schema
+            ):
+                schema["pattern"] = NOT_BLANK_PATTERN
+        if (
+            direction == "response"
+            and isinstance(field, serializers.ChoiceField)
+            and "" not in schema.get("enum", [""])
+            and _model_field_allows_blank(field)
+        ):
+            schema["enum"] = [*schema["enum"], ""]
+        return schema
+
+    def _map_serializer(self, serializer, direction, bypass_extensions=False):
+        schema = super()._map_serializer(serializer, direction, bypass_extensions)
+        if direction == "request" and isinstance(serializer, RejectUnknownFieldsMixin):
+            schema["additionalProperties"] = False  # any other field is a 400 `unknown_field`
+        if direction == "request" and getattr(serializer, "schema_alternatives", None):
+            # Which fields its `validate` requires together, e.g. a booking's slot, or its
+            # override's doctor, start and end.
+            schema["anyOf"] = serializer.schema_alternatives
+        return schema
+
+    def _get_request_for_media_type(self, serializer, direction="request"):
+        schema, required = super()._get_request_for_media_type(serializer, direction)
+        if getattr(force_instance(serializer), "schema_alternatives", None):
+            required = True  # each alternative requires some field, so a body is needed
+        return schema, required

@@ -53,13 +53,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "corsheaders",
+    # Before the third-party apps whose templates it overrides (drf_spectacular/redoc.html).
+    "core",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "drf_standardized_errors",
-    "core",
     "accounts",
     "doctors",
     "patients",
@@ -167,9 +168,34 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="CareSlot <no-reply@careslot.local>")
 
+# Scheduling and booking policy (API.md) ------------------------------------------------------
+
+SLOT_MINUTES = env.int("SLOT_MINUTES", default=60)
+BOOKING_LEAD_TIME = env_duration("BOOKING_LEAD_TIME", timedelta(hours=1))
+BOOKING_HORIZON_DAYS = env.int("BOOKING_HORIZON_DAYS", default=90)
+# How far ahead availability, time off, holidays and weekly rules may be set.
+SCHEDULE_MAX_DAYS_AHEAD = env.int("SCHEDULE_MAX_DAYS_AHEAD", default=730)
+BOOKING_LOCK_TIMEOUT_MS = env.int("BOOKING_LOCK_TIMEOUT_MS", default=3000)
+NO_SHOW_PENALTY_LIMIT = env.int("NO_SHOW_PENALTY_LIMIT", default=3)
+NO_SHOW_GRACE = env_duration("NO_SHOW_GRACE", timedelta(minutes=15))
+NO_SHOW_SWEEP_MINUTES = env.int("NO_SHOW_SWEEP_MINUTES", default=10)
+REMINDER_BEFORE = env_duration("REMINDER_BEFORE", timedelta(hours=24))
+IDEMPOTENCY_KEY_TTL = env_duration("IDEMPOTENCY_KEY_TTL", timedelta(hours=24))
+# A patient may hold at most this many upcoming pending or confirmed appointments, so that
+# no one can hoard a clinic's slots (OWASP API6).
+MAX_ACTIVE_APPOINTMENTS_PER_PATIENT = env.int("MAX_ACTIVE_APPOINTMENTS_PER_PATIENT", default=10)
+
 # Redis and background work: unset or empty REDIS_URL runs tasks in-process -----------------
 
 REDIS_URL = env.str("REDIS_URL", default="")
+
+# The cache holds the throttles' counters: Redis when configured, so every web worker counts
+# together.
+CACHES = (
+    {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    if REDIS_URL
+    else {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+)
 
 # Celery (config/celery.py reads every CELERY_* name). Notifications are written to the
 # database first (an outbox) and only then queued, so a broker that is down never fails or
@@ -216,25 +242,6 @@ NOTIFICATION_CLAIM_TIMEOUT = env_duration("NOTIFICATION_CLAIM_TIMEOUT", timedelt
 NOTIFICATION_RELAY_SECONDS = env.int("NOTIFICATION_RELAY_SECONDS", default=60)
 REMINDER_SWEEP_MINUTES = env.int("REMINDER_SWEEP_MINUTES", default=5)
 
-# CORS ----------------------------------------------------------------------------------------
-
-CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
-CORS_EXPOSE_HEADERS = ["Retry-After", "X-Request-ID"]
-
-# Scheduling and booking policy (API.md) ------------------------------------------------------
-
-SLOT_MINUTES = env.int("SLOT_MINUTES", default=60)
-BOOKING_LEAD_TIME = env_duration("BOOKING_LEAD_TIME", timedelta(hours=1))
-BOOKING_HORIZON_DAYS = env.int("BOOKING_HORIZON_DAYS", default=90)
-# How far ahead availability, time off, holidays and weekly rules may be set.
-SCHEDULE_MAX_DAYS_AHEAD = env.int("SCHEDULE_MAX_DAYS_AHEAD", default=730)
-BOOKING_LOCK_TIMEOUT_MS = env.int("BOOKING_LOCK_TIMEOUT_MS", default=3000)
-NO_SHOW_PENALTY_LIMIT = env.int("NO_SHOW_PENALTY_LIMIT", default=3)
-NO_SHOW_GRACE = env_duration("NO_SHOW_GRACE", timedelta(minutes=15))
-NO_SHOW_SWEEP_MINUTES = env.int("NO_SHOW_SWEEP_MINUTES", default=10)
-REMINDER_BEFORE = env_duration("REMINDER_BEFORE", timedelta(hours=24))
-IDEMPOTENCY_KEY_TTL = env_duration("IDEMPOTENCY_KEY_TTL", timedelta(hours=24))
-
 # What `celery -A config beat` runs, and how often (times of day in UTC).
 CELERY_BEAT_SCHEDULE = {
     "no-show-sweep": {
@@ -259,9 +266,28 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# CORS ----------------------------------------------------------------------------------------
+
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_EXPOSE_HEADERS = ["Retry-After", "X-Request-ID"]
+
 # REST framework ------------------------------------------------------------------------------
 
+# Rate limits (core/api/throttling.py): "N/second|minute|hour|day" per scope; all off with
+# RATE_LIMITS_ENABLED=false (load tests, harnesses).
 RATE_LIMITS_ENABLED = env.bool("RATE_LIMITS_ENABLED", default=True)
+THROTTLE_RATES = {
+    "anon": env.str("THROTTLE_RATE_ANON", default="120/minute"),
+    "user": env.str("THROTTLE_RATE_USER", default="600/minute"),
+    "sign_in": env.str("THROTTLE_RATE_SIGN_IN", default="20/minute"),
+    "register": env.str("THROTTLE_RATE_REGISTER", default="10/hour"),
+    "booking": env.str("THROTTLE_RATE_BOOKING", default="30/minute"),
+}
+# Request bodies larger than this are refused with 413 before any parsing. The default admits
+# every body the schema admits (the largest, a medical record's 30,300 characters, is under
+# 400 KB even with each character JSON-escaped as a surrogate pair), so only a body that no
+# endpoint could accept meets the limit.
+MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=512 * 1024)
 
 REST_FRAMEWORK = {
     # simplejwt loads the user on every request and refuses an inactive one, so a blacklisted
@@ -273,6 +299,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "core.api.throttling.AnonThrottle",
+        "core.api.throttling.UserThrottle",
+    ],
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "core.openapi.auto_schema.AutoSchema",
@@ -390,31 +420,3 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
     },
 }
-
-# Rate limits (config/throttling.py): "N/second|minute|hour|day" per scope ------------------
-
-THROTTLE_RATES = {
-    "anon": env.str("THROTTLE_RATE_ANON", default="120/minute"),
-    "user": env.str("THROTTLE_RATE_USER", default="600/minute"),
-    "sign_in": env.str("THROTTLE_RATE_SIGN_IN", default="20/minute"),
-    "register": env.str("THROTTLE_RATE_REGISTER", default="10/hour"),
-    "booking": env.str("THROTTLE_RATE_BOOKING", default="30/minute"),
-}
-REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
-    "core.api.throttling.AnonThrottle",
-    "core.api.throttling.UserThrottle",
-]
-# A patient may hold at most this many upcoming pending or confirmed appointments, so that
-# no one can hoard a clinic's slots (OWASP API6).
-MAX_ACTIVE_APPOINTMENTS_PER_PATIENT = env.int("MAX_ACTIVE_APPOINTMENTS_PER_PATIENT", default=10)
-# Request bodies larger than this are refused with 413 before any parsing. The default admits
-# every body the schema admits (the largest, a medical record's 30,300 characters, is under
-# 400 KB even with each character JSON-escaped as a surrogate pair), so only a body that no
-# endpoint could accept meets the limit.
-MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=512 * 1024)
-
-CACHES = (
-    {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
-    if REDIS_URL
-    else {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-)

@@ -3,10 +3,11 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework.exceptions import ValidationError
 
 from accounts.models import LoginFailure, User
 from accounts.services import user_delete, user_identity_unique_check, user_save
+from core.admin import form_errors_add
+from core.errors import DomainError
 
 
 @admin.register(User)
@@ -93,9 +94,8 @@ class NewAccountForm(forms.ModelForm):
         data = super().clean()
         try:
             user_identity_unique_check(username=data.get("username"), email=data.get("email"))
-        except ValidationError as error:
-            for field, messages in error.detail.items():
-                self.add_error(field, messages)
+        except DomainError as error:
+            form_errors_add(self, error)
         if data.get("password"):
             account = User(**{f: data.get(f, "") for f in self.ACCOUNT_FIELDS if f != "password"})
             try:

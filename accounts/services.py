@@ -8,9 +8,9 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+from accounts.exceptions import EmailTaken, UsernameTaken, WrongPassword
 from accounts.models import LoginFailure, User
 from audit.services import (
     audit_model_create,
@@ -21,6 +21,7 @@ from audit.services import (
     field_changes,
     model_values,
 )
+from core.errors import FieldInvalid, FieldsInvalid
 
 
 def password_validate(*, password: str, user: User, attr: str = "password") -> None:
@@ -28,7 +29,9 @@ def password_validate(*, password: str, user: User, attr: str = "password") -> N
     try:
         validate_password(password, user=user)
     except DjangoValidationError as error:
-        raise ValidationError({attr: list(error.messages)}) from error
+        raise FieldsInvalid(
+            FieldInvalid(message, attr=attr) for message in error.messages
+        ) from error
 
 
 def login_lockout_remaining(*, username: str | None, ip: str | None) -> timedelta | None:
@@ -86,7 +89,7 @@ def user_password_change(*, user: User, old_password: str, new_password: str) ->
     the password (`CHECK_REVOKE_TOKEN`), live access tokens stop working too.
     """
     if not user.check_password(old_password):
-        raise ValidationError({"old_password": ["The current password is not correct."]})
+        raise WrongPassword()
     password_validate(password=new_password, user=user, attr="new_password")
     with transaction.atomic():
         user.set_password(new_password)
@@ -105,14 +108,14 @@ def user_identity_unique_check(
     *, username: str | None = None, email: str | None = None, exclude: User | None = None
 ) -> None:
     """A taken username or email (ignoring case) is a 400 on that field."""
-    errors = {}
+    errors: list[FieldInvalid] = []
     users = User.objects.exclude(pk=exclude.pk) if exclude else User.objects.all()
     if username is not None and users.filter(username=username).exists():
-        errors["username"] = ["A user with that username already exists."]
+        errors.append(UsernameTaken())
     if email is not None and users.filter(email__iexact=email).exists():
-        errors["email"] = ["A user with that email already exists."]
+        errors.append(EmailTaken())
     if errors:
-        raise ValidationError(errors)
+        raise FieldsInvalid(errors)
 
 
 def user_create(

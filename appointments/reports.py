@@ -23,10 +23,10 @@ from django.db.models import (
 )
 from django.db.models import Value as V
 from django.db.models.functions import Coalesce, Concat, TruncDate
-from rest_framework.exceptions import ValidationError
 
 from appointments.models import Appointment, AppointmentStatus, Feedback
 from core.clinic_time import clinic_zone, day_bounds
+from core.errors import FieldInvalid
 from doctors.models import Doctor
 
 # The per-day report lists every day of its range, so its length is bounded.
@@ -71,9 +71,9 @@ def report_range_check(*, date_from: date | None, date_to: date | None) -> None:
     if date_from is None or date_to is None:
         return
     if date_to < date_from:
-        raise ValidationError({"date_to": ["Must not be before date_from."]})
+        raise FieldInvalid("Must not be before date_from.", attr="date_to")
     if (date_to - date_from).days + 1 > REPORT_MAX_DAYS:
-        raise ValidationError({"date_to": [f"A report spans at most {REPORT_MAX_DAYS} days."]})
+        raise FieldInvalid(f"A report spans at most {REPORT_MAX_DAYS} days.", attr="date_to")
 
 
 def _in_range(date_from: date | None, date_to: date | None, prefix: str = "") -> Q:
@@ -142,13 +142,10 @@ def report_appointments_per_day(
         return []
     span = (last - first).days + 1
     if span > REPORT_MAX_DAYS:
-        raise ValidationError(
-            {
-                "date_from": [
-                    f"The appointments span {span} days; give date_from and date_to "
-                    f"at most {REPORT_MAX_DAYS} days apart."
-                ]
-            }
+        raise FieldInvalid(
+            f"The appointments span {span} days; give date_from and date_to "
+            f"at most {REPORT_MAX_DAYS} days apart.",
+            attr="date_from",
         )
     empty = dict.fromkeys((*STATUSES, "total"), 0)
     days = (first + timedelta(days=n) for n in range(span))

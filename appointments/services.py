@@ -21,7 +21,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import Avg, Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from accounts.models import User
 from appointments import notify
@@ -53,6 +52,7 @@ from audit.services import (
     model_values,
 )
 from core.db import lock_timeout_set, violated_constraint
+from core.errors import EndNotAfterStart, FieldInvalid, Forbidden
 from doctors.models import Doctor
 from doctors.services import doctor_blacklist
 from patients.models import Patient
@@ -305,9 +305,9 @@ def appointment_book_override(
     doctor or the patient (`patient_conflict`). Locks as `appointment_book`.
     """
     if end <= start:
-        raise ValidationError({"end": ["The end must be after the start."]})
+        raise EndNotAfterStart()
     if end - start > MAX_OVERRIDE_LENGTH:
-        raise ValidationError({"end": ["An appointment may be at most 24 hours long."]})
+        raise FieldInvalid("An appointment may be at most 24 hours long.", attr="end")
     if start <= timezone.now():
         raise SlotInPast(attr="start")
     schedule_reach_check(day=start.date(), attr="start")
@@ -457,7 +457,7 @@ def feedback_submit(*, appointment_id, actor: User, rating: int, comments: str =
     """
     appointment = Appointment.objects.get(pk=appointment_id)
     if party_of(actor=actor, appointment=appointment) != Party.PATIENT:
-        raise PermissionDenied("Only the patient of the appointment may rate it.")
+        raise Forbidden("Only the patient of the appointment may rate it.")
     if appointment.status != AppointmentStatus.COMPLETED:
         raise InvalidTransition("Only a completed appointment can be rated.")
     if Feedback.objects.filter(appointment=appointment).exists():

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from rest_framework.exceptions import PermissionDenied
-
 from accounts.models import User
 from appointments.exceptions import InvalidTransition
 from appointments.models import Appointment, AppointmentStatus
+from core.errors import Forbidden
 
 PENDING, CONFIRMED = AppointmentStatus.PENDING, AppointmentStatus.CONFIRMED
 
@@ -128,7 +127,7 @@ def transition_check(
     party = party_of(actor=actor, appointment=appointment)
     when = move.parties.get(party)
     if when is None:
-        raise PermissionDenied(f"You may not {action.replace('_', '-')} this appointment.")
+        raise Forbidden(f"You may not {action.replace('_', '-')} this appointment.")
     if appointment.status not in move.sources:
         raise InvalidTransition(
             f"A {appointment.status} appointment cannot be moved to {move.target}."

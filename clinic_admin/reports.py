@@ -9,11 +9,12 @@ from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
-from rest_framework.exceptions import ValidationError
 
 from appointments import reports
 from appointments.models import AppointmentStatus
+from core.admin import form_errors_add
 from core.clinic_time import clinic_today
+from core.errors import FieldInvalid
 
 REPORT_DEFAULT_DAYS_BACK = 30
 REPORT_DEFAULT_DAYS_AHEAD = 30
@@ -27,9 +28,8 @@ class ReportRangeForm(forms.Form):
         data = super().clean()
         try:
             reports.report_range_check(date_from=data.get("date_from"), date_to=data.get("date_to"))
-        except ValidationError as error:
-            for field, messages in error.detail.items():
-                self.add_error(field, messages)
+        except FieldInvalid as error:
+            form_errors_add(self, error)
         return data
 
 

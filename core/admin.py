@@ -9,29 +9,30 @@ actions: one service call per selected row, each refused row reported with its r
 """
 
 from collections.abc import Callable, Iterable
-from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db import models, transaction
 from django.http import HttpRequest, HttpResponseRedirect
-from rest_framework.exceptions import APIException, ValidationError
+
+from core.errors import DomainError, FieldsInvalid
 
 
-def error_text(error: APIException) -> str:
-    """A domain or validation error as one line for a person: "end: The end must be ..."."""
+def _each(error: DomainError) -> list[DomainError]:
+    return list(error.errors) if isinstance(error, FieldsInvalid) else [error]
 
-    def flatten(detail: Any, prefix: str = "") -> list[str]:
-        if isinstance(detail, dict):
-            return [
-                line
-                for key, value in detail.items()
-                for line in flatten(value, "" if key == "non_field_errors" else f"{key}: ")
-            ]
-        if isinstance(detail, list):
-            return [line for item in detail for line in flatten(item, prefix)]
-        return [f"{prefix}{detail}"]
 
-    return " ".join(flatten(error.detail))
+def error_text(error: DomainError) -> str:
+    """A domain error as one line for a person: "end: The end must be after the start."."""
+    return " ".join(
+        f"{part.attr}: {part.message}" if part.attr else part.message for part in _each(error)
+    )
+
+
+def form_errors_add(form: forms.Form, error: DomainError) -> None:
+    """Show a service's refusal on the admin form's fields it is about (or the whole form)."""
+    for part in _each(error):
+        form.add_error(part.attr if part.attr in form.fields else None, part.message)
 
 
 def rows_apply(
@@ -50,7 +51,7 @@ def rows_apply(
         try:
             with transaction.atomic():
                 apply(row)
-        except APIException as error:
+        except DomainError as error:
             model_admin.message_user(request, f"{row}: {error_text(error)}", messages.ERROR)
         else:
             succeeded += 1
@@ -113,17 +114,15 @@ class ServiceModelAdmin(admin.ModelAdmin):
             for obj in queryset:
                 try:
                     self.service_delete(request, obj)
-                except APIException as error:
-                    raise ValidationError(
-                        f"Nothing was deleted. {obj}: {error_text(error)}"
-                    ) from error
+                except DomainError as error:
+                    raise DomainError(f"Nothing was deleted. {obj}: {error_text(error)}") from error
 
     def _refusal_shown(self, request: HttpRequest, view: Callable, *args):
         """Run an admin view; a service's refusal, raised inside the view's transaction (rolled
         back by then), becomes an error message on the page the admin came from."""
         try:
             return view(request, *args)
-        except APIException as error:
+        except DomainError as error:
             self.message_user(request, error_text(error), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 

@@ -3,7 +3,6 @@
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
 
 from accounts.models import Role
 from accounts.services import (
@@ -18,14 +17,18 @@ from audit.services import (
     audit_model_update,
     model_values,
 )
-from doctors.exceptions import SpecializationInUse
+from doctors.exceptions import (
+    LicenseNumberTaken,
+    SpecializationInUse,
+    SpecializationNameTaken,
+)
 from doctors.models import Doctor, Specialization
 
 
 def _name_unique_check(*, name: str, exclude_pk: int | None = None) -> None:
     taken = Specialization.objects.filter(name__iexact=name).exclude(pk=exclude_pk).exists()
     if taken:
-        raise ValidationError({"name": ["A specialization with this name already exists."]})
+        raise SpecializationNameTaken()
 
 
 def specialization_create(*, name: str) -> Specialization:
@@ -37,9 +40,7 @@ def specialization_create(*, name: str) -> Specialization:
             audit_model_create(instance=specialization, fields=["name"])
             return specialization
     except IntegrityError as error:  # a concurrent create of the same name won the race
-        raise ValidationError(
-            {"name": ["A specialization with this name already exists."]}
-        ) from error
+        raise SpecializationNameTaken() from error
 
 
 def specialization_update(*, specialization: Specialization, name: str) -> Specialization:
@@ -51,9 +52,7 @@ def specialization_update(*, specialization: Specialization, name: str) -> Speci
             specialization.save(update_fields=["name"])
             audit_model_update(instance=specialization, before=before)
     except IntegrityError as error:
-        raise ValidationError(
-            {"name": ["A specialization with this name already exists."]}
-        ) from error
+        raise SpecializationNameTaken() from error
     return specialization
 
 
@@ -82,7 +81,7 @@ def doctor_create(
 ) -> Doctor:
     """Create a doctor's account and profile in one transaction (admin only, by the view)."""
     if Doctor.objects.filter(license_number=license_number).exists():
-        raise ValidationError({"license_number": ["A doctor with this license number exists."]})
+        raise LicenseNumberTaken()
     try:
         with transaction.atomic():
             user = user_create(
@@ -116,9 +115,7 @@ def doctor_create(
         # A concurrent create took the username, email or license number first.
         user_identity_unique_check(username=username, email=email)
         if Doctor.objects.filter(license_number=license_number).exists():
-            raise ValidationError(
-                {"license_number": ["A doctor with this license number exists."]}
-            ) from None
+            raise LicenseNumberTaken() from None
         raise
 
 
@@ -134,7 +131,7 @@ def doctor_update(*, doctor: Doctor, **changes) -> Doctor:
     if license_number and (
         Doctor.objects.filter(license_number=license_number).exclude(pk=doctor.pk).exists()
     ):
-        raise ValidationError({"license_number": ["A doctor with this license number exists."]})
+        raise LicenseNumberTaken()
     user_and_profile_update(profile=doctor, profile_fields=DOCTOR_PROFILE_FIELDS, changes=changes)
     return doctor
 

@@ -1,19 +1,37 @@
-from rest_framework import status
+from http import HTTPStatus
 
-from core.errors import DomainError
+from core.errors import DomainError, FieldInvalid, ValueTaken
 
 
 class SlotInPast(DomainError):
     code = "slot_in_past"
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_detail = "That time has already passed."
+    status = HTTPStatus.BAD_REQUEST
+    message = "That time has already passed."
 
 
 class OverlappingAvailability(DomainError):
     code = "overlapping_availability"
-    default_detail = "This overlaps another availability window of the same doctor."
+    message = "This overlaps another availability window of the same doctor."
 
 
 class HasActiveAppointments(DomainError):
     code = "has_active_appointments"
-    default_detail = "A pending or confirmed appointment would be stranded; cancel it first."
+    message = "A pending or confirmed appointment would be stranded; cancel it first."
+
+
+class BeyondScheduleReach(FieldInvalid):
+    """Schedules reach `SCHEDULE_MAX_DAYS_AHEAD` days ahead; anything later is a typo or a
+    probe."""
+
+    message = "Schedules do not reach that far ahead."
+
+
+class SpanTooShort(FieldInvalid):
+    """A window or a rule shorter than one slot makes no slot."""
+
+    message = "Shorter than one slot."
+
+
+class HolidayTaken(ValueTaken):
+    message = "That day is already a holiday."
+    attr = "date"

@@ -12,13 +12,20 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
 
 from audit.services import audit_model_create, audit_model_delete, audit_record
 from core.clinic_time import clinic_today, day_bounds, wall_time_occurrence
 from core.db import lock_timeout_set, violated_constraint
+from core.errors import EndNotAfterStart, FieldInvalid
 from doctors.models import Doctor
-from scheduling.exceptions import HasActiveAppointments, OverlappingAvailability, SlotInPast
+from scheduling.exceptions import (
+    BeyondScheduleReach,
+    HasActiveAppointments,
+    HolidayTaken,
+    OverlappingAvailability,
+    SlotInPast,
+    SpanTooShort,
+)
 from scheduling.models import AvailabilityWindow, Holiday, Slot, TimeOff, WeeklyRule
 
 SlotTimes = list[tuple[datetime, datetime]]
@@ -107,8 +114,8 @@ def schedule_reach_check(*, day: date, attr: str) -> None:
     """Schedules reach `SCHEDULE_MAX_DAYS_AHEAD` days ahead (two years by default); anything
     later is a typo or a probe, and a 400 on `attr`."""
     if day > clinic_today() + timedelta(days=settings.SCHEDULE_MAX_DAYS_AHEAD):
-        raise ValidationError(
-            {attr: [f"Schedules reach at most {settings.SCHEDULE_MAX_DAYS_AHEAD} days ahead."]}
+        raise BeyondScheduleReach(
+            f"Schedules reach at most {settings.SCHEDULE_MAX_DAYS_AHEAD} days ahead.", attr=attr
         )
 
 
@@ -137,13 +144,13 @@ def window_create(*, doctor: Doctor, start: datetime, end: datetime) -> Availabi
     exclusion constraint on windows backs that up.
     """
     if end <= start:
-        raise ValidationError({"end": ["The end must be after the start."]})
+        raise EndNotAfterStart()
     if end - start < slot_length():
-        raise ValidationError(
-            {"end": [f"A window must be at least {settings.SLOT_MINUTES} minutes."]}
+        raise SpanTooShort(
+            f"A window must be at least {settings.SLOT_MINUTES} minutes.", attr="end"
         )
     if end - start > MAX_WINDOW:
-        raise ValidationError({"end": ["A window may be at most 24 hours long."]})
+        raise FieldInvalid("A window may be at most 24 hours long.", attr="end")
     if start <= timezone.now():
         raise SlotInPast("The window's start has already passed.", attr="start")
     schedule_reach_check(day=start.date(), attr="start")
@@ -243,18 +250,18 @@ def weekly_rule_create(
     one transaction. 409 `overlapping_availability` if another rule of the doctor covers the
     same weekday hours in an overlapping period."""
     if end_time <= start_time:
-        raise ValidationError({"end_time": ["The end must be after the start."]})
+        raise EndNotAfterStart(attr="end_time")
     if (
         datetime.combine(date.min, end_time) - datetime.combine(date.min, start_time)
         < slot_length()
     ):
-        raise ValidationError(
-            {"end_time": [f"A rule must span at least {settings.SLOT_MINUTES} minutes."]}
+        raise SpanTooShort(
+            f"A rule must span at least {settings.SLOT_MINUTES} minutes.", attr="end_time"
         )
     if effective_until is not None and effective_until < effective_from:
-        raise ValidationError({"effective_until": ["Must not be before effective_from."]})
+        raise FieldInvalid("Must not be before effective_from.", attr="effective_until")
     if effective_until is not None and effective_until < clinic_today():
-        raise ValidationError({"effective_until": ["The rule would already have ended."]})
+        raise FieldInvalid("The rule would already have ended.", attr="effective_until")
     schedule_reach_check(day=effective_from, attr="effective_from")
     if _rule_overlaps(
         doctor=doctor,
@@ -310,9 +317,9 @@ def time_off_create(*, doctor: Doctor, start: datetime, end: datetime, reason: s
     or waits and then finds the time off.
     """
     if end <= start:
-        raise ValidationError({"end": ["The end must be after the start."]})
+        raise EndNotAfterStart()
     if end <= timezone.now():
-        raise ValidationError({"end": ["The time off would already be over."]})
+        raise FieldInvalid("The time off would already be over.", attr="end")
     schedule_reach_check(day=start.date(), attr="start")
     with transaction.atomic():
         _none_booked_check(
@@ -337,10 +344,10 @@ def holiday_create(*, day: date, name: str) -> Holiday:
     that day (cancel or move them first), checked under the slots' row locks.
     """
     if day < clinic_today():
-        raise ValidationError({"date": ["The day has already passed."]})
+        raise FieldInvalid("The day has already passed.", attr="date")
     schedule_reach_check(day=day, attr="date")
     if Holiday.objects.filter(date=day).exists():
-        raise ValidationError({"date": ["That day is already a holiday."]})
+        raise HolidayTaken()
     lower, upper = day_bounds(day, day)
     try:
         with transaction.atomic():
@@ -349,7 +356,7 @@ def holiday_create(*, day: date, name: str) -> Holiday:
             audit_model_create(instance=holiday, fields=["date", "name"])
             return holiday
     except IntegrityError as error:
-        raise ValidationError({"date": ["That day is already a holiday."]}) from error
+        raise HolidayTaken() from error
 
 
 def holiday_delete(*, holiday: Holiday) -> None:

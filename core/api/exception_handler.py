@@ -1,19 +1,23 @@
-"""Domain errors and the one place that maps every error to the API's envelope.
+"""The one place that maps every error to the API's envelope.
 
-Services raise subclasses of `DomainError`; each carries a stable `code` (published in API.md,
-never renamed) and its HTTP status. `exception_handler` turns those, DRF's own errors and the
-database failures a client can retry into the drf-standardized-errors envelope
-(wired in through `DRF_STANDARDIZED_ERRORS["EXCEPTION_HANDLER_CLASS"]`):
-`{"type", "errors": [{"code", "detail", "attr"}]}`.
+`CareSlotExceptionHandler` turns domain errors (`core.errors`), DRF's own errors and the
+database failures a client can retry into the drf-standardized-errors envelope (wired in
+through `DRF_STANDARDIZED_ERRORS["EXCEPTION_HANDLER_CLASS"]`):
+`{"type", "errors": [{"code", "detail", "attr"}]}`. A `FieldInvalid` becomes a
+`validation_error` on its field, a `Forbidden` DRF's 403, any other domain error a
+`client_error` with its code, status and `attr`.
 """
+
+from collections import defaultdict
 
 from django.db import DatabaseError, InterfaceError, OperationalError
 from drf_standardized_errors.handler import ExceptionHandler
 from psycopg import errors as pg_errors
 from rest_framework import exceptions, status
+from rest_framework.settings import api_settings
 from rest_framework_simplejwt import exceptions as jwt_exceptions
 
-from core.errors import DomainError
+from core.errors import DomainError, FieldInvalid, FieldsInvalid, Forbidden
 
 
 class ServiceUnavailable(exceptions.APIException):
@@ -55,8 +59,32 @@ def _jwt_error_flatten(exc: jwt_exceptions.AuthenticationFailed) -> exceptions.A
     return flat
 
 
+class DomainErrorResponse(exceptions.APIException):
+    """A domain error as DRF raises errors: its status, code, message and `attr`."""
+
+    def __init__(self, error: DomainError) -> None:
+        self.status_code = error.status
+        self.attr = error.attr
+        super().__init__(detail=error.message, code=error.code)
+
+
+def _domain_error_convert(error: DomainError) -> exceptions.APIException:
+    if isinstance(error, FieldInvalid):
+        by_field: dict[str, list[exceptions.ErrorDetail]] = defaultdict(list)
+        for field_error in error.errors if isinstance(error, FieldsInvalid) else [error]:
+            by_field[field_error.attr or api_settings.NON_FIELD_ERRORS_KEY].append(
+                exceptions.ErrorDetail(field_error.message, code=field_error.code)
+            )
+        return exceptions.ValidationError(dict(by_field))
+    if isinstance(error, Forbidden):
+        return exceptions.PermissionDenied(error.message, code=error.code)
+    return DomainErrorResponse(error)
+
+
 class CareSlotExceptionHandler(ExceptionHandler):
     def convert_known_exceptions(self, exc: Exception) -> Exception:
+        if isinstance(exc, DomainError):
+            return _domain_error_convert(exc)
         if isinstance(exc, jwt_exceptions.DetailDictMixin) and isinstance(exc.detail, dict):
             return _jwt_error_flatten(exc)
         if isinstance(exc, DatabaseError | InterfaceError):
@@ -71,7 +99,7 @@ class CareSlotExceptionHandler(ExceptionHandler):
 
     def format_exception(self, exc: exceptions.APIException) -> dict:
         data = super().format_exception(exc)
-        if isinstance(exc, DomainError) and exc.attr:
+        if isinstance(exc, DomainErrorResponse) and exc.attr:
             for error in data["errors"]:
                 error["attr"] = exc.attr
         return data

@@ -37,6 +37,8 @@ from inflection import camelize
 from rest_framework import serializers
 from rest_framework.exceptions import APIException
 
+from core.errors import DomainError
+
 # The codes each status carries whatever the operation, as DRF, simplejwt and the request guard
 # (core.api.guards) raise them. 401: DRF's two, and simplejwt's, which the exception handler
 # passes through unchanged (core.api.exception_handler._jwt_error_flatten).
@@ -138,11 +140,15 @@ class DomainErrors:
         self.codes = frozenset(codes)
 
 
-def error_responses(*errors: type[APIException]) -> dict[int, DomainErrors]:
-    """The domain errors an operation can raise, for its `extend_schema(responses=...)`."""
+def error_responses(*errors: type[DomainError | APIException]) -> dict[int, DomainErrors]:
+    """The errors an operation can raise besides the framework's (domain errors, and the
+    503 `lock_timeout` of a write), for its `extend_schema(responses=...)`."""
     by_status: dict[int, set[str]] = defaultdict(set)
     for error in errors:
-        by_status[error.status_code].add(getattr(error, "code", None) or error.default_code)
+        if issubclass(error, DomainError):
+            by_status[int(error.status)].add(error.code)
+        else:
+            by_status[error.status_code].add(error.default_code)
     return {status_code: DomainErrors(codes) for status_code, codes in by_status.items()}
 
 

@@ -28,12 +28,12 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.db.models import Count
-from rest_framework.exceptions import APIException
 
 from appointments import services as appointment_services
 from appointments.models import Appointment, AppointmentStatus, AppointmentStatusChange, Penalty
 from appointments.transitions import Action
 from core.clinic_time import clinic_today, wall_time_occurrence
+from core.errors import DomainError
 from doctors import services as doctor_services
 from doctors.models import Doctor, Specialization
 from patients import services as patient_services
@@ -445,7 +445,7 @@ class Command(BaseCommand):
                     reason=self.random.choice(REASONS),
                 )
                 self._upcoming_move(appointment, patient, spare)
-            except APIException:
+            except DomainError:
                 # The draw clashed with the patient's own diary or their penalties: a real
                 # patient would have been refused too. Leave the slot free.
                 pass

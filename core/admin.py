@@ -15,7 +15,7 @@ from django.contrib import admin, messages
 from django.db import models, transaction
 from django.http import HttpRequest, HttpResponseRedirect
 
-from core.errors import DomainError, FieldsInvalid
+from core.errors import DomainError, FieldInvalid, FieldsInvalid
 
 
 def _each(error: DomainError) -> list[DomainError]:
@@ -23,9 +23,13 @@ def _each(error: DomainError) -> list[DomainError]:
 
 
 def error_text(error: DomainError) -> str:
-    """A domain error as one line for a person: "end: The end must be after the start."."""
+    """A domain error as one line for a person; a field's error names the field ("end: The
+    end must be after the start.")."""
     return " ".join(
-        f"{part.attr}: {part.message}" if part.attr else part.message for part in _each(error)
+        f"{part.attr}: {part.message}"
+        if isinstance(part, FieldInvalid) and part.attr
+        else part.message
+        for part in _each(error)
     )
 
 

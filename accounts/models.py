@@ -46,7 +46,8 @@ class User(AbstractUser):
 
     @property
     def is_admin(self) -> bool:
-        """A Django superuser counts as an admin whatever its role (API.md)."""
+        """A Django superuser counts as an admin whatever its role (docs/api.md, "Roles and who
+        sees what")."""
         return self.role == Role.ADMIN or self.is_superuser
 
     def has_perm(self, perm, obj=None) -> bool:

@@ -1,5 +1,6 @@
-"""The appointment state machine (API.md): which move each action makes, from which
-statuses, by whom, and when. `appointment_transition` in services is its only writer.
+"""The appointment state machine (docs/api.md, "The appointment lifecycle"): which move each
+action makes, from which statuses, by whom, and when. `appointment_transition` in services is
+its only writer.
 
 ```
 pending   -> confirmed (doctor, admin) | rejected (doctor, admin) | cancelled | rescheduled

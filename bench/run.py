@@ -15,7 +15,7 @@
 5. The slot table is grown to 240,000 rows and the slot searches are run again.
 6. Results: bench/results/latest.json, latest.md and latest.png (see bench/README.md).
 
-Settings of the run, beyond the defaults: RATE_LIMITS_ENABLED=false (API.md: for load
+Settings of the run, beyond the defaults: RATE_LIMITS_ENABLED=false (docs/api.md: for load
 tests); ACCESS_TOKEN_LIFETIME long enough for the run; MAX_ACTIVE_APPOINTMENTS_PER_PATIENT
 raised (the run books about a dozen appointments per patient); EMAIL_BACKEND the dummy one,
 so no mail leaves the machine. Notifications: by default REDIS_URL points at a Redis

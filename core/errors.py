@@ -34,7 +34,8 @@ class DomainError(Exception):
 
 
 class Forbidden(DomainError):
-    """The caller can see the record but may not do this to it (a 403, API.md conventions)."""
+    """The caller can see the record but may not do this to it (a 403; docs/api.md, "Roles and
+    who sees what")."""
 
     code = "permission_denied"
     status = HTTPStatus.FORBIDDEN

@@ -18,7 +18,7 @@ class Specialization(models.Model):
 
 
 class Doctor(models.Model):
-    """A doctor's professional profile. Its id is its user's id (API.md)."""
+    """A doctor's professional profile. Its id is its user's id (docs/api.md, "Identifiers")."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="doctor"

@@ -11,7 +11,7 @@ class Gender(models.TextChoices):
 
 
 class Patient(models.Model):
-    """A patient's profile. Its id is its user's id (API.md).
+    """A patient's profile. Its id is its user's id (docs/api.md, "Identifiers").
 
     Insurance details, allergies and medical history are protected health information:
     encrypted at rest with `FIELD_ENCRYPTION_KEY` (django-cryptography-5), so the database and

@@ -21,7 +21,7 @@ def slot_list_free(
     date_from: date | None = None,
     date_to: date | None = None,
 ) -> QuerySet[Slot]:
-    """Free, bookable slots ordered by start (API.md's definition of *free*).
+    """Free, bookable slots ordered by start (*free* as docs/api.md, "Booking", defines it).
 
     Free: no pending or confirmed appointment holds it (`is_booked`), it starts after now plus
     `BOOKING_LEAD_TIME` and before the booking horizon, its doctor is not blacklisted, and no

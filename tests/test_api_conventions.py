@@ -1,4 +1,4 @@
-"""Conventions every endpoint follows (API.md, "Conventions"): the error envelope for every
+"""Conventions every endpoint follows (docs/api.md, "Conventions"): the error envelope for every
 4xx and 5xx, pagination, health, the schema and its docs pages, request ids."""
 
 import re

@@ -168,7 +168,7 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="CareSlot <no-reply@careslot.local>")
 
-# Scheduling and booking policy (API.md) ------------------------------------------------------
+# Scheduling and booking policy (docs/api.md) -------------------------------------------------
 
 SLOT_MINUTES = env.int("SLOT_MINUTES", default=60)
 BOOKING_LEAD_TIME = env_duration("BOOKING_LEAD_TIME", timedelta(hours=1))

@@ -55,8 +55,8 @@ class BoundedDateField(serializers.DateField):
 
 @extend_schema_field(BOUNDED_DATETIME_SCHEMA)
 class AwareDateTimeField(serializers.DateTimeField):
-    """An RFC 3339 datetime, which carries its offset: a naive one is a 400 (API.md).
-    Years outside 1900-2199 are refused too."""
+    """An RFC 3339 datetime, which carries its offset: a naive one is a 400 (docs/api.md,
+    "Times, dates and the clinic's day"). Years outside 1900-2199 are refused too."""
 
     default_error_messages = {
         "naive": "Give the time with its UTC offset, e.g. 2026-12-01T09:00:00Z.",

@@ -122,7 +122,8 @@ class CountingPaginator(Paginator):
 
 
 class PageNumberPagination(PageSizeMixin, pagination.PageNumberPagination):
-    """`?page=N&page_size=M` (API.md); a page past the last, or not a number, is a 404."""
+    """`?page=N&page_size=M` (docs/api.md, "Pagination"); a page past the last, or not a number,
+    is a 404."""
 
     django_paginator_class = CountingPaginator
 

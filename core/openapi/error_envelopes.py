@@ -232,7 +232,8 @@ class ErrorResponsesSchema(standardized.AutoSchema):
 
     def _should_add_http403_error_response(self) -> bool:
         # Besides permission classes, a view or the transition table refuses a write the caller
-        # may not do (`permission_denied` on a record they can see, API.md "Conventions").
+        # may not do (`permission_denied` on a record they can see, docs/api.md "Roles and who sees
+        # what").
         return super()._should_add_http403_error_response() or (
             self.method in UNSAFE_METHODS and bool(self.get_auth() and any(self.get_auth()))
         )

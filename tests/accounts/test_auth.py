@@ -1,5 +1,5 @@
 """Sign-in, token refresh and rotation, sign-out, `me`, password change, sign-in lockout and
-`createsuperuser` (API.md, "Auth and accounts")."""
+`createsuperuser` (docs/api.md, "Authentication")."""
 
 from datetime import UTC, datetime, timedelta
 

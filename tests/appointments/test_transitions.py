@@ -17,7 +17,8 @@ from tests.conftest import client_for
 from tests.factories import AdminUserFactory, AppointmentFactory, DoctorFactory, PatientFactory
 from tests.schedule import slot_published
 
-# Written out independently of appointments.transitions, from API.md.
+# Written out independently of appointments.transitions, from docs/api.md
+# ("The appointment lifecycle").
 MAY_ACT = {
     "confirm": {"doctor", "admin"},
     "reject": {"doctor", "admin"},

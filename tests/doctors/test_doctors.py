@@ -1,5 +1,5 @@
 """Doctors: creation by admins, the public directory, updates, blacklisting
-(API.md, "Specializations and doctors")."""
+(docs/api.md, "Endpoints at a glance")."""
 
 from decimal import Decimal
 

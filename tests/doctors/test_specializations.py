@@ -1,5 +1,5 @@
 """Specializations: anyone reads, admins write; names unique ignoring case; one in use cannot
-be deleted (API.md, "Specializations and doctors")."""
+be deleted (docs/api.md, "Endpoints at a glance")."""
 
 import pytest
 

@@ -2,7 +2,7 @@
 
 Schemathesis' "schema-valid request rejected" check expects a positive (schema-valid) example to
 be accepted, or refused with 401, 403, 404, 409 or 429. Some of the API's 400s are for rules
-JSON Schema has no words for, and API.md makes them 400s: an id that names no record (DRF's
+JSON Schema has no words for, and docs/api.md makes them 400s: an id that names no record (DRF's
 `does_not_exist`), one field against another (`end` after `start`, `date_to` not before
 `date_from`), the clock (a holiday that has passed, a birth date to come, a window that has
 started), the caller's current password, and which of the optional fields an admin must give.

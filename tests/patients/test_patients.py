@@ -1,5 +1,5 @@
 """Patient self-registration, encryption at rest, and the scoped list, detail and update
-(API.md, "Patients")."""
+(docs/api.md, "Roles and who sees what")."""
 
 from datetime import timedelta
 

@@ -164,11 +164,11 @@ class AppointmentStatusChangeAdmin(ReadOnlyModelAdmin):
 @admin.register(Feedback)
 class FeedbackAdmin(ReadOnlyModelAdmin):
     """Written by patients through `feedback_submit`, which keeps the doctor's rating the mean
-    of theirs: read-only here."""
+    of theirs: read-only here. Searched by doctor only: the comments are encrypted at rest."""
 
     list_display = ["created_at", "doctor", "rating", "comments"]
     list_filter = ["rating", DoctorListFilter, "created_at"]
-    search_fields = [*DOCTOR_SEARCH, "comments"]
+    search_fields = DOCTOR_SEARCH
     list_select_related = ["doctor__user"]
     date_hierarchy = "created_at"
     fields = ["appointment", "doctor", "rating", "comments", "created_at"]

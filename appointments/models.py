@@ -3,7 +3,6 @@ import uuid
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import RangeOperators
-from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -50,7 +49,8 @@ class Appointment(models.Model):
     status = models.CharField(
         max_length=16, choices=AppointmentStatus.choices, default=AppointmentStatus.PENDING
     )
-    reason = models.TextField(blank=True, max_length=2000)
+    # The reason for the visit is clinical free text, encrypted at rest like the notes below.
+    reason = encrypt(models.TextField(blank=True, max_length=2000))
     rescheduled_from = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="rescheduled_to"
     )
@@ -107,7 +107,8 @@ class Appointment(models.Model):
 
 class AppointmentStatusChange(models.Model):
     """One move of an appointment's status, written in the same transaction as the move.
-    The first row of every appointment has no `from_status` (its booking)."""
+    The first row of every appointment has no `from_status` (its booking). Its `note` (a
+    cancellation's or a rejection's reason) is free text about the visit: encrypted at rest."""
 
     appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="history")
     from_status = models.CharField(max_length=16, choices=AppointmentStatus.choices, blank=True)
@@ -117,7 +118,7 @@ class AppointmentStatusChange(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     at = models.DateTimeField()
-    note = models.TextField(blank=True, max_length=2000)
+    note = encrypt(models.TextField(blank=True, max_length=2000))
 
     class Meta:
         ordering = ["at", "id"]
@@ -128,13 +129,16 @@ class AppointmentStatusChange(models.Model):
 
 class IdempotencyRecord(models.Model):
     """The first successful answer to a booking sent with an `Idempotency-Key`, replayed to
-    retries of the same request for `IDEMPOTENCY_KEY_TTL`."""
+    retries of the same request for `IDEMPOTENCY_KEY_TTL` and purged after it
+    (`appointments.sweeps.idempotency_records_purge`). The answer holds the visit's reason: it
+    is encrypted at rest, and the request is known only by a keyed hash
+    (`appointments.api.idempotency`)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64)
     response_status = models.PositiveSmallIntegerField(null=True)
-    response_body = models.JSONField(null=True, encoder=DjangoJSONEncoder)
+    response_body = encrypt(models.JSONField(null=True))
     created_at = models.DateTimeField()
 
     class Meta:
@@ -143,13 +147,17 @@ class IdempotencyRecord(models.Model):
                 fields=["user", "key"], name="appointments_idempotency_user_key"
             ),
         ]
+        # The purge finds the expired records by their age.
+        indexes = [models.Index(fields=["created_at"], name="appointments_idempotency_age")]
 
     def __str__(self) -> str:
         return f"{self.key} ({self.user_id})"
 
 
 class Feedback(models.Model):
-    """A patient's rating of a completed appointment; at most one per appointment."""
+    """A patient's rating of a completed appointment; at most one per appointment. Its
+    `comments` are shown publicly without the patient's identity, but are still free text a
+    patient wrote about a visit: encrypted at rest (and never searched)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     appointment = models.OneToOneField(
@@ -159,7 +167,7 @@ class Feedback(models.Model):
     rating = models.PositiveSmallIntegerField(
         validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
-    comments = models.TextField(blank=True, max_length=2000)
+    comments = encrypt(models.TextField(blank=True, max_length=2000))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

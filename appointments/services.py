@@ -45,6 +45,7 @@ from appointments.models import (
 )
 from appointments.transitions import Action, Party, party_of, transition_check
 from audit.services import (
+    CHANGED,
     audit_model_create,
     audit_model_update,
     audit_record,
@@ -147,7 +148,8 @@ def status_change_record(
     *, appointment: Appointment, from_status: str, actor: User | None, note: str = ""
 ) -> AppointmentStatusChange:
     """The history row of a move and its audit entry: `create` for the booking (marked
-    `override` when outside published availability), `transition` for every later move."""
+    `override` when outside published availability), `transition` for every later move. The
+    entry says only that the move had a note, never what it said."""
     change = AppointmentStatusChange.objects.create(
         appointment=appointment,
         from_status=from_status,
@@ -169,7 +171,7 @@ def status_change_record(
         if appointment.rescheduled_from_id:
             details["rescheduled_from"] = str(appointment.rescheduled_from_id)
     if note:
-        details["note"] = note
+        details["note"] = CHANGED  # free text about the visit, encrypted at rest
     audit_record(
         action="create" if not from_status else "transition",
         target_type="appointment",

@@ -1,5 +1,6 @@
 """Periodic writes about appointments, run by beat and by management commands: the no-show
-sweep (`sweep_no_shows`) and the reminders (`send_reminders`).
+sweep (`sweep_no_shows`), the reminders (`send_reminders`) and the purge of expired
+idempotency records (`purge_idempotency_records`).
 
 Both are safe to run twice at once, and again and again: each appointment is handled in its
 own short transaction that first locks its row with `SELECT ... FOR UPDATE SKIP LOCKED` and
@@ -19,7 +20,7 @@ from django.utils import timezone
 
 from appointments import notify
 from appointments.exceptions import InvalidTransition
-from appointments.models import Appointment, AppointmentStatus
+from appointments.models import Appointment, AppointmentStatus, IdempotencyRecord
 from appointments.services import appointment_transition
 from appointments.transitions import Action
 from notifications.models import Notification, NotificationKind
@@ -27,6 +28,8 @@ from notifications.models import Notification, NotificationKind
 logger = logging.getLogger(__name__)
 
 NOT_CONFIRMED_IN_TIME = "not confirmed in time"
+# Idempotency records deleted per transaction by the purge.
+PURGE_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -110,3 +113,26 @@ def reminders_send(*, now: datetime | None = None) -> int:
             if appointment is not None and notify.reminder_notify(appointment=appointment):
                 written += 1
     return written
+
+
+def idempotency_records_purge(*, now: datetime | None = None) -> int:
+    """Delete the idempotency records older than `IDEMPOTENCY_KEY_TTL` (whose keys count as
+    unused anyway) and with them the encrypted answers they kept; returns how many.
+
+    Safe to run twice at once, and beside the bookings: each batch of `PURGE_BATCH` is its own
+    short transaction that takes only the rows no one else holds (`SKIP LOCKED`), so two purges
+    share the work without waiting for each other, and a booking claiming an expired key
+    (`appointments.api.idempotency`) is never kept waiting long."""
+    cutoff = (now or timezone.now()) - settings.IDEMPOTENCY_KEY_TTL
+    expired = IdempotencyRecord.objects.filter(created_at__lt=cutoff)
+    purged = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                expired.order_by("pk")
+                .select_for_update(skip_locked=True)
+                .values_list("pk", flat=True)[:PURGE_BATCH]
+            )
+            if not batch:
+                return purged
+            purged += IdempotencyRecord.objects.filter(pk__in=batch).delete()[0]

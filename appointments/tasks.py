@@ -17,3 +17,9 @@ def no_show_sweep() -> dict[str, int]:
 def reminders_send() -> int:
     """Every few minutes: the reminders that have come due."""
     return sweeps.reminders_send()
+
+
+@shared_task(name="appointments.idempotency_records_purge", **TASK_OPTIONS)
+def idempotency_records_purge() -> int:
+    """Hourly: forget the idempotency records past `IDEMPOTENCY_KEY_TTL`."""
+    return sweeps.idempotency_records_purge()

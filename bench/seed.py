@@ -40,7 +40,12 @@ from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from accounts.models import Role, User  # noqa: E402
-from appointments.models import ACTIVE_STATUSES, Appointment, AppointmentStatus  # noqa: E402
+from appointments.models import (  # noqa: E402
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    AppointmentStatusChange,
+)
 from doctors.models import Doctor, Specialization  # noqa: E402
 from patients.models import Patient  # noqa: E402
 
@@ -144,7 +149,9 @@ def schedule_copy(doctors: list[Doctor], patients: list[uuid.UUID], seeded: Seed
     the slot's booked mark. Patients are drawn at random among those free at that hour."""
     days = [first_day() + timedelta(days=d) for d in range(DAYS)]
     now = timezone.now()
-    blank = empty_ciphertext()
+    blank = ciphertext(Appointment, "diagnosis", "")
+    reason = ciphertext(Appointment, "reason", "Check-up")
+    no_note = ciphertext(AppointmentStatusChange, "note", "")
     windows, slots, appointments, history = [], [], [], []
     for doctor in doctors:
         for day_index, day in enumerate(days):
@@ -179,7 +186,7 @@ def schedule_copy(doctors: list[Doctor], patients: list[uuid.UUID], seeded: Seed
                 start,
                 end,
                 status,
-                "Check-up",
+                reason,
                 False,
                 blank,
                 blank,
@@ -188,7 +195,7 @@ def schedule_copy(doctors: list[Doctor], patients: list[uuid.UUID], seeded: Seed
                 now,
             )
         )
-        history.append((appointment_id, "", status, patient_id, now, ""))
+        history.append((appointment_id, "", status, patient_id, now, no_note))
     for row in slots:
         row[1] = row[1].pk
     copy_rows(
@@ -236,9 +243,11 @@ def schedule_copy(doctors: list[Doctor], patients: list[uuid.UUID], seeded: Seed
     )
 
 
-def empty_ciphertext() -> bytes:
-    """What the encrypted (empty) clinical notes of a new appointment hold in the database."""
-    return Appointment._meta.get_field("diagnosis").get_db_prep_value("", connection)
+def ciphertext(model, field: str, text: str) -> bytes:
+    """What an encrypted text field of `model` holds in the database for `text`. The seed
+    shares one ciphertext among all its rows: reading each still decrypts it, as with real
+    rows."""
+    return model._meta.get_field(field).get_db_prep_value(text, connection)
 
 
 def base_seed(out: Path) -> None:

@@ -7,7 +7,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from appointments.models import Appointment
+from appointments.models import Appointment, IdempotencyRecord
 from config.celery import app
 from tests.appointments.timeline import appointment_at
 from tests.factories import DoctorFactory, PatientFactory, UserFactory
@@ -28,6 +28,7 @@ def test_beat_schedules_every_background_job_as_a_bounded_retrying_task(settings
         "notifications.relay",
         "scheduling.slots_extend",
         "accounts.expired_tokens_flush",
+        "appointments.idempotency_records_purge",
     }
     assert schedule["no-show-sweep"]["schedule"] == timedelta(
         minutes=settings.NO_SHOW_SWEEP_MINUTES
@@ -41,7 +42,7 @@ def test_beat_schedules_every_background_job_as_a_bounded_retrying_task(settings
 
 
 @pytest.mark.django_db
-def test_each_scheduled_task_runs_in_process(mailoutbox):
+def test_each_scheduled_task_runs_in_process(mailoutbox, settings):
     missed = appointment_at(DoctorFactory(), PatientFactory(), hours=-3)
     user = UserFactory()
     expired = RefreshToken.for_user(user)
@@ -49,6 +50,15 @@ def test_each_scheduled_task_runs_in_process(mailoutbox):
         expires_at=timezone.now() - timedelta(minutes=1)
     )
     valid = RefreshToken.for_user(user)
+    IdempotencyRecord.objects.create(
+        user=user,
+        key="expired",
+        request_hash="0" * 64,
+        created_at=timezone.now() - settings.IDEMPOTENCY_KEY_TTL - timedelta(minutes=1),
+    )
+    kept = IdempotencyRecord.objects.create(
+        user=user, key="kept", request_hash="0" * 64, created_at=timezone.now()
+    )
 
     results = {
         name: app.tasks[name].apply().get()
@@ -58,6 +68,7 @@ def test_each_scheduled_task_runs_in_process(mailoutbox):
             "notifications.relay",
             "scheduling.slots_extend",
             "accounts.expired_tokens_flush",
+            "appointments.idempotency_records_purge",
         )
     }
 
@@ -66,3 +77,5 @@ def test_each_scheduled_task_runs_in_process(mailoutbox):
     assert results["notifications.relay"] == 1  # the no-show email, waiting in the outbox
     assert [m.subject for m in mailoutbox] == ["Missed appointment"]
     assert list(OutstandingToken.objects.values_list("jti", flat=True)) == [valid["jti"]]
+    assert results["appointments.idempotency_records_purge"] == 1
+    assert list(IdempotencyRecord.objects.all()) == [kept]

@@ -4,10 +4,18 @@ The key is claimed by inserting its row in the same transaction as the booking. 
 request with the key waits on the row's unique index until the first commits, then replays
 the stored answer; if the first failed (its transaction rolled back), the key was never
 claimed and the retry books afresh. Only successful answers are stored, so a client may
-retry a refused booking with the same key once the cause is gone.
+retry a refused booking with the same key once the cause is gone. A record older than
+`IDEMPOTENCY_KEY_TTL` counts as never made: the request claiming its key deletes it, and the
+purge (`appointments.sweeps.idempotency_records_purge`) deletes the rest.
+
+A booking carries the reason for the visit, so the store keeps none of it in plaintext: the
+answer is encrypted at rest (replayed exactly as first given, even if the appointment has
+moved since), and the request is known only by a keyed hash. A plain hash would let anyone
+holding the database confirm a guessed reason ("chest pain") for a booking, the rest of the
+request (the slot) being in the appointments table beside it; a keyed one needs
+`FIELD_ENCRYPTION_KEY` too.
 """
 
-import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -15,6 +23,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
@@ -29,8 +38,15 @@ KEY_PATTERN = rf"^[!-~]{{1,{MAX_KEY_LENGTH}}}$"
 
 
 def _request_hash(payload) -> str:
+    """The request's fingerprint: an HMAC-SHA256 of its canonical JSON under the field
+    encryption key, 64 hex digits."""
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return salted_hmac(
+        "careslot.idempotency.request",
+        canonical,
+        secret=settings.FIELD_ENCRYPTION_KEY,
+        algorithm="sha256",
+    ).hexdigest()
 
 
 def idempotent_response(

@@ -264,6 +264,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.expired_tokens_flush",
         "schedule": crontab(hour=3, minute=30),
     },
+    "purge-idempotency-records": {
+        "task": "appointments.idempotency_records_purge",
+        "schedule": crontab(minute=40),
+    },
 }
 
 # CORS ----------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from django.db import DatabaseError, connection, transaction
 from audit.models import AuditLog
 from audit.services import audit_record
 from doctors.services import specialization_create
+from tests.appointments.timeline import appointment_at
 from tests.conftest import client_for
 from tests.factories import PASSWORD, PatientFactory
 
@@ -110,6 +111,26 @@ class TestProtectedValuesStayOut:
         assert entry.changes["insurance_provider"] == "(changed)"
         assert entry.changes["contact_number"][1] == "+44 7700 900123"
         assert "ZQ-88" not in str(entry.changes)
+
+    def test_the_note_of_a_move_is_logged_as_changed_only(self, patient, doctor):
+        appointment = appointment_at(doctor, patient, hours=30)
+        client_for(patient.user).post(
+            f"/api/v1/appointments/{appointment.pk}/cancel/", {"reason": "Panic attacks QK-17"}
+        )
+
+        [entry] = entries(target_type="appointment", action="transition")
+        assert entry.changes == {"status": ["confirmed", "cancelled"], "note": "(changed)"}
+
+    def test_feedback_comments_are_logged_as_changed_only(self, patient, doctor):
+        appointment = appointment_at(doctor, patient, hours=-3, status="completed")
+        client_for(patient.user).post(
+            f"/api/v1/appointments/{appointment.pk}/feedback/",
+            {"rating": 2, "comments": "Rash came back VX-40"},
+        )
+
+        [entry] = entries(target_type="feedback", action="create")
+        assert entry.changes["comments"] == "(changed)"
+        assert entry.changes["rating"] == [None, 2]
 
 
 class TestAuditLogApi:

@@ -114,6 +114,15 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
     "DB_CONNECT_TIMEOUT", default=5
 )
+# No statement of a request runs longer than DB_STATEMENT_TIMEOUT_MS: past it PostgreSQL
+# cancels it and the API answers 503 (set on each connection of the web processes,
+# config/wsgi.py). Above BOOKING_LOCK_TIMEOUT_MS, so that a wait for a row lock ends as
+# `lock_timeout` first. The reports' reads (for their transaction) and the Celery workers (the
+# sweeps, the relay, the slot extension) have DB_LONG_STATEMENT_TIMEOUT_MS, under gunicorn's
+# 30 s worker timeout and Celery's task time limits; management commands and migrations have
+# none (core.db).
+DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=5000)
+DB_LONG_STATEMENT_TIMEOUT_MS = env.int("DB_LONG_STATEMENT_TIMEOUT_MS", default=20000)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Auth ----------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Every report takes an optional range of clinic-local days (`date_from`, `date_to`, both
 included) applied to the appointments' start, and answers in a fixed number of queries
-however many appointments, doctors or patients there are. "Which day" is the clinic's
+however many appointments, doctors or patients there are, each of them allowed
+`DB_LONG_STATEMENT_TIMEOUT_MS` (`core.db.long_statements`). "Which day" is the clinic's
 (`CLINIC_TIME_ZONE`), as everywhere in the API.
 """
 
@@ -26,6 +27,7 @@ from django.db.models.functions import Coalesce, Concat, TruncDate
 
 from appointments.models import Appointment, AppointmentStatus, Feedback
 from core.clinic_time import clinic_zone, day_bounds
+from core.db import long_statements
 from core.errors import FieldInvalid
 from doctors.models import Doctor
 
@@ -91,6 +93,7 @@ def _full_name(user_path: str) -> Concat:
     return Concat(F(f"{user_path}__first_name"), V(" "), F(f"{user_path}__last_name"))
 
 
+@long_statements
 def report_no_shows(*, date_from: date | None = None, date_to: date | None = None) -> NoShowReport:
     """No-show appointments in the range: how many, and how many per doctor and per patient,
     most first (ties by name). Two queries."""
@@ -114,6 +117,7 @@ def report_no_shows(*, date_from: date | None = None, date_to: date | None = Non
     }
 
 
+@long_statements
 def report_appointments_per_day(
     *, date_from: date | None = None, date_to: date | None = None
 ) -> list[dict]:
@@ -162,6 +166,7 @@ def _doctor_feedback(date_from: date | None, date_to: date | None) -> QuerySet[F
     )
 
 
+@long_statements
 def report_doctors(
     *, date_from: date | None = None, date_to: date | None = None
 ) -> list[DoctorReportRow]:

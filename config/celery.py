@@ -8,8 +8,12 @@ the broker and result backend are `REDIS_URL`; with `REDIS_URL` unset, tasks run
 import os
 
 from celery import Celery
+from celery.signals import worker_init
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from kombu.exceptions import OperationalError as BrokerOperationalError
+
+from core.db import statement_timeout_default
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
@@ -18,7 +22,8 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 # Failures worth another try of a whole task: the database went away or a lock wait timed
-# out (LockNotAvailable is an OperationalError), or the broker was briefly unreachable.
+# out (LockNotAvailable is an OperationalError), a statement ran past its timeout (QueryCanceled,
+# one too), or the broker was briefly unreachable.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, BrokerOperationalError)
 
 # The options every CareSlot task shares: retried with exponential backoff (and jitter) on
@@ -33,3 +38,10 @@ TASK_OPTIONS = {
     "soft_time_limit": 60,
     "time_limit": 90,
 }
+
+
+@worker_init.connect
+def statement_timeout_of_workers(**kwargs) -> None:
+    """A worker's statements (the sweeps, the relay, the slot extension) may take up to
+    `DB_LONG_STATEMENT_TIMEOUT_MS`; one cancelled is a transient error, retried."""
+    statement_timeout_default(settings.DB_LONG_STATEMENT_TIMEOUT_MS)

@@ -1,8 +1,18 @@
-"""Database expressions shared by the apps' constraints and queries."""
+"""Database expressions shared by the apps' constraints and queries, and the time limits of
+what a process asks of PostgreSQL."""
 
+from collections.abc import Callable
+from functools import wraps
+from typing import ParamSpec, TypeVar
+
+from django.conf import settings
 from django.contrib.postgres.fields import DateTimeRangeField
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, connection, transaction
+from django.db.backends.signals import connection_created
 from django.db.models import Func
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class TsTzRange(Func):
@@ -23,3 +33,40 @@ def violated_constraint(error: IntegrityError) -> str | None:
     """The name of the constraint an IntegrityError broke, as PostgreSQL reports it."""
     diag = getattr(error.__cause__, "diag", None)
     return getattr(diag, "constraint_name", None)
+
+
+def statement_timeout_default(milliseconds: int) -> None:
+    """From now on, every new database connection of this process cancels any statement that
+    runs longer than `milliseconds` (PostgreSQL's `statement_timeout`; 0: never), so that no
+    query holds a worker and its locks for ever. Called where a process starts: web processes
+    (`config.wsgi`) with `DB_STATEMENT_TIMEOUT_MS`, Celery workers (`config.celery`) with
+    `DB_LONG_STATEMENT_TIMEOUT_MS`; management commands and migrations keep PostgreSQL's own
+    setting. A cancelled statement raises QueryCanceled, which the API answers as 503."""
+
+    def timeout_set(sender, connection, **kwargs) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('statement_timeout', %s, false)", [f"{milliseconds}ms"]
+            )
+
+    # Called again, the last value holds.
+    connection_created.disconnect(dispatch_uid="core.db.statement_timeout")
+    connection_created.connect(timeout_set, weak=False, dispatch_uid="core.db.statement_timeout")
+
+
+def long_statements(function: Callable[P, R]) -> Callable[P, R]:
+    """Run `function` in a transaction whose statements may each take up to
+    `DB_LONG_STATEMENT_TIMEOUT_MS` (`SET LOCAL`: the connection's own limit is back after it),
+    for reads over much data that a request waits for: the reports."""
+
+    @wraps(function)
+    def with_long_statements(*args: P.args, **kwargs: P.kwargs) -> R:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT set_config('statement_timeout', %s, true)",
+                    [f"{settings.DB_LONG_STATEMENT_TIMEOUT_MS}ms"],
+                )
+            return function(*args, **kwargs)
+
+    return with_long_statements

@@ -11,7 +11,6 @@ the appointment it is about.
 """
 
 import logging
-import time
 from functools import partial
 from uuid import UUID
 
@@ -19,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from kombu.exceptions import KombuError
 
+from core.breaker import CircuitBreaker
 from notifications import tasks
 from notifications.models import EmailStatus, Notification
 
@@ -27,25 +27,7 @@ logger = logging.getLogger(__name__)
 # After a failed publish, queueing is not tried again for this long (in this process): while
 # the broker is down, requests do not each wait for it to time out. The rows wait for the relay.
 BROKER_RETRY_AFTER_SECONDS = 30.0
-
-
-class _BrokerBreaker:
-    """Remembers, per process, that the broker was just found unreachable."""
-
-    def __init__(self) -> None:
-        self.resting_until = 0.0
-
-    def may_try(self) -> bool:
-        return time.monotonic() >= self.resting_until
-
-    def trip(self) -> None:
-        self.resting_until = time.monotonic() + BROKER_RETRY_AFTER_SECONDS
-
-    def reset(self) -> None:
-        self.resting_until = 0.0
-
-
-broker_breaker = _BrokerBreaker()
+broker_breaker = CircuitBreaker(BROKER_RETRY_AFTER_SECONDS)
 
 
 def notification_create(
@@ -89,10 +71,10 @@ def notification_create(
 
 
 def delivery_enqueue(*, notification_id: UUID) -> None:
-    """Queue the email of one committed notification. Never raises: if the broker cannot be
-    reached within `BROKER_TIMEOUT`, log it and leave the row pending for the relay; for
-    `BROKER_RETRY_AFTER_SECONDS` afterwards, do not even try. In-process (no `REDIS_URL`)
-    this sends the email now."""
+    """Queue the email of one committed notification. Never raises: if the broker refuses, or
+    does not answer within `REDIS_CONNECT_TIMEOUT` and `REDIS_READ_TIMEOUT`, log it and leave
+    the row pending for the relay; for `BROKER_RETRY_AFTER_SECONDS` afterwards, do not even
+    try. In-process (no `REDIS_URL`) this sends the email now."""
     eager = tasks.notification_deliver.app.conf.task_always_eager
     if not eager and not broker_breaker.may_try():
         logger.info("Notification %s waits for the relay: the broker is down.", notification_id)

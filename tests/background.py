@@ -1,6 +1,7 @@
 """Test doubles for background work that are real servers: an SMTP server (aiosmtpd) that
-records or refuses messages, a broker that refuses connections or never answers, and a way
-to make this process publish Celery tasks to a broker instead of running them in-process."""
+records or refuses messages, a broker (Redis) that refuses connections or never answers, and
+ways to make this process publish Celery tasks to a broker instead of running them in-process
+and use Redis as its cache."""
 
 import socket
 import threading
@@ -109,6 +110,20 @@ def celery_publishing_to(broker_url: str, *, queue: str | None = None) -> Iterat
         conf.update(saved)
         _producer_pools_reset()
         broker_breaker.reset()
+
+
+def redis_cache(url: str) -> dict:
+    """`CACHES` as the settings make them with `REDIS_URL=url`."""
+    return {
+        "default": {
+            "BACKEND": "core.cache.RedisCacheWithFallback",
+            "LOCATION": url,
+            "OPTIONS": {
+                "socket_connect_timeout": settings.REDIS_CONNECT_TIMEOUT,
+                "socket_timeout": settings.REDIS_READ_TIMEOUT,
+            },
+        }
+    }
 
 
 def refusing_broker_url() -> str:

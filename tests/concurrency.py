@@ -1,10 +1,12 @@
-"""Run calls at the same moment on real threads, each with its own database connection."""
+"""Run calls at the same moment on real threads, each with its own database connection; open
+another database session beside the code under test."""
 
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from django.db import connections
+import psycopg
+from django.db import connection, connections
 
 
 def run_at_once(calls: Sequence[Callable[[], object]], *, workers: int | None = None) -> list:
@@ -28,3 +30,12 @@ def run_at_once(calls: Sequence[Callable[[], object]], *, workers: int | None = 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = [pair for batch in pool.map(run, batches) for pair in batch]
     return [result for _, result in sorted(results, key=lambda pair: pair[0])]
+
+
+def other_session() -> psycopg.Connection:
+    """A psycopg connection to the test database, outside Django: another session, to hold a
+    lock while the code under test (in this process or another) runs."""
+    params = connection.get_connection_params()
+    for name in ("cursor_factory", "context", "prepare_threshold"):
+        params.pop(name, None)
+    return psycopg.connect(**params)

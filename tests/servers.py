@@ -1,6 +1,7 @@
 """Serving the app for real in tests: a production-like environment, manage.py commands and
 gunicorn on a free local port, for tests that look at the app from outside its process."""
 
+import json
 import os
 import subprocess
 import sys
@@ -53,6 +54,27 @@ def http_get(url: str) -> tuple[int, str, bytes]:
             return response.status, response.headers.get("Content-Type", ""), response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.headers.get("Content-Type", ""), error.read()
+
+
+def http_json(
+    method: str, url: str, *, body: dict | None = None, token: str = "", timeout: float = 10
+) -> tuple[int, dict]:
+    """(status, decoded JSON body) of a JSON request, for error statuses too; `token` signs it
+    in. A request that does not answer within `timeout` raises TimeoutError."""
+    request = urllib.request.Request(  # noqa: S310 (local http URL)
+        url,
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Accept": "application/json"},
+    )
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            status, payload = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, payload = error.code, error.read()
+    return status, json.loads(payload) if payload else {}
 
 
 def _wait_until_serving(server: subprocess.Popen, url: str) -> None:

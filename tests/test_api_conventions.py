@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 
 from core.api.pagination import CountingPaginator, IndexOrderedCountingPaginator
 from doctors.models import Specialization
+from tests.background import redis_cache, refusing_broker_url
 from tests.conftest import client_for
 from tests.factories import PatientFactory
 
@@ -293,24 +294,36 @@ def test_a_distinct_list_is_counted_apart(many_specializations):
 # Health -------------------------------------------------------------------------------------
 
 
-def test_health_without_a_broker(anon_client):
+def test_health_without_redis(anon_client):
     response = anon_client.get(HEALTH_URL)
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "broker": "disabled"}
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "broker": "disabled",
+        "cache": "disabled",
+    }
 
 
-def test_health_is_degraded_but_up_when_the_broker_is_down(anon_client, settings):
-    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+def test_health_is_degraded_but_up_when_redis_is_down(anon_client, settings):
+    settings.REDIS_URL = refusing_broker_url()
+    settings.CACHES = redis_cache(settings.REDIS_URL)
     response = anon_client.get(HEALTH_URL)
     assert response.status_code == 200
-    assert response.json() == {"status": "degraded", "database": "ok", "broker": "down"}
+    assert response.json() == {
+        "status": "degraded",
+        "database": "ok",
+        "broker": "down",
+        "cache": "down",
+    }
 
 
-def test_health_with_a_live_broker(anon_client, settings):
+def test_health_with_a_live_redis(anon_client, settings):
     settings.REDIS_URL = django_settings.TEST_REDIS_URL
+    settings.CACHES = redis_cache(settings.REDIS_URL)
     response = anon_client.get(HEALTH_URL)
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok", "cache": "ok"}
 
 
 def test_health_is_503_when_the_database_is_unreachable(anon_client, monkeypatch):
@@ -321,7 +334,12 @@ def test_health_is_503_when_the_database_is_unreachable(anon_client, monkeypatch
     monkeypatch.setattr("core.api.health.connection", Unreachable())
     response = anon_client.get(HEALTH_URL)
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "database": "down", "broker": "disabled"}
+    assert response.json() == {
+        "status": "unavailable",
+        "database": "down",
+        "broker": "disabled",
+        "cache": "disabled",
+    }
 
 
 def test_health_ignores_a_bad_token(db):

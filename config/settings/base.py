@@ -114,6 +114,15 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
     "DB_CONNECT_TIMEOUT", default=5
 )
+# No statement of a request runs longer than DB_STATEMENT_TIMEOUT_MS: past it PostgreSQL
+# cancels it and the API answers 503 (set on each connection of the web processes,
+# config/wsgi.py). Above BOOKING_LOCK_TIMEOUT_MS, so that a wait for a row lock ends as
+# `lock_timeout` first. The reports' reads (for their transaction) and the Celery workers (the
+# sweeps, the relay, the slot extension) have DB_LONG_STATEMENT_TIMEOUT_MS, under gunicorn's
+# 30 s worker timeout and Celery's task time limits; management commands and migrations have
+# none (core.db).
+DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=5000)
+DB_LONG_STATEMENT_TIMEOUT_MS = env.int("DB_LONG_STATEMENT_TIMEOUT_MS", default=20000)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Auth ----------------------------------------------------------------------------------------
@@ -188,20 +197,34 @@ MAX_ACTIVE_APPOINTMENTS_PER_PATIENT = env.int("MAX_ACTIVE_APPOINTMENTS_PER_PATIE
 # Redis and background work: unset or empty REDIS_URL runs tasks in-process -----------------
 
 REDIS_URL = env.str("REDIS_URL", default="")
+# Redis answers in well under a millisecond. These bound every call to it (the cache, queueing
+# a task, the health check), so that a Redis that refuses or never answers costs a request at
+# most about this long, and only once in a while: callers then rest from it for 30 s in that
+# process (core.cache, notifications.services).
+REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=0.5)
+REDIS_READ_TIMEOUT = env.float("REDIS_READ_TIMEOUT", default=0.5)
 
 # The cache holds the throttles' counters: Redis when configured, so every web worker counts
-# together.
+# together; while Redis fails, each process counts alone (core.cache).
 CACHES = (
-    {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    {
+        "default": {
+            "BACKEND": "core.cache.RedisCacheWithFallback",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+                "socket_timeout": REDIS_READ_TIMEOUT,
+            },
+        }
+    }
     if REDIS_URL
     else {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 )
 
 # Celery (config/celery.py reads every CELERY_* name). Notifications are written to the
 # database first (an outbox) and only then queued, so a broker that is down never fails or
-# slows a request for long: publishing gives up after BROKER_TIMEOUT seconds, the request
+# slows a request for long: publishing gives up after the Redis timeouts, the request
 # succeeds, and the relay sends what is waiting once the broker is back.
-BROKER_TIMEOUT = env.float("BROKER_TIMEOUT", default=1.0)
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
@@ -219,11 +242,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 CELERY_TASK_PUBLISH_RETRY = False
-CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_TIMEOUT
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_CONNECT_TIMEOUT
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_CONNECT_TIMEOUT
+CELERY_REDIS_SOCKET_TIMEOUT = REDIS_READ_TIMEOUT
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "socket_connect_timeout": BROKER_TIMEOUT,
-    "socket_timeout": BROKER_TIMEOUT,
+    "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+    "socket_timeout": REDIS_READ_TIMEOUT,
     "max_retries": 0,
     # Longer than any task's time limit: an unacknowledged task is redelivered after it.
     "visibility_timeout": 3600,
@@ -398,6 +423,7 @@ SPECTACULAR_SETTINGS = {
         "RoleEnum": "accounts.models.Role.choices",
         "AppointmentStatusEnum": "appointments.models.AppointmentStatus.choices",
         "NotificationKindEnum": "notifications.models.NotificationKind.choices",
+        "DependencyStateEnum": "core.api.health.DEPENDENCY_STATES",
     },
     "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
 }

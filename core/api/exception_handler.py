@@ -92,6 +92,9 @@ class CareSlotExceptionHandler(ExceptionHandler):
                 return LockTimeout()
             if _cause_is(exc, pg_errors.DeadlockDetected):
                 return ServiceUnavailable("The request met a competing one; retry it.")
+            if _cause_is(exc, pg_errors.QueryCanceled):
+                # Past its statement timeout (DB_STATEMENT_TIMEOUT_MS): the database is busy.
+                return ServiceUnavailable("The request took too long; retry shortly.")
             if isinstance(exc, OperationalError | InterfaceError):
                 # The connection went away mid-request; the transaction did not commit.
                 return ServiceUnavailable("The database is unreachable; retry shortly.")

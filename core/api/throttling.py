@@ -3,7 +3,8 @@ request time, all switched off by `RATE_LIMITS_ENABLED=false` for load tests and
 
 Per user when signed in, per client address otherwise; sign-in, registration and booking
 have tighter scopes of their own. Counters live in the default cache: Redis when
-`REDIS_URL` is set, so every web worker counts together.
+`REDIS_URL` is set, so every web worker counts together; while Redis fails, each process
+counts alone (`core.cache`), so the limits still bind and no request fails for it.
 """
 
 from django.conf import settings

@@ -13,7 +13,8 @@ extends that to what this API really answers, for every operation:
   `unknown_field` for a body field the endpoint does not accept and `null_characters_not_allowed`
   for a NUL character in the query string;
 - 413 on every operation with a request body, 503 on every operation (the database is
-  unreachable; `lock_timeout` too where a write waits for a row lock).
+  unreachable or a statement ran past its timeout; `lock_timeout` too where a write waits for
+  a row lock).
 """
 
 from collections import defaultdict
@@ -61,7 +62,8 @@ FRAMEWORK_ERROR_CODES: dict[str, tuple[str, ...]] = {
     "415": ("unsupported_media_type",),
     "429": ("throttled",),
     "500": ("error",),
-    # The database went away, or a competing request deadlocked with this one.
+    # The database went away, a competing request deadlocked with this one, or a statement ran
+    # past its timeout (DB_STATEMENT_TIMEOUT_MS).
     "503": ("service_unavailable",),
 }
 # A write can also time out waiting for a row lock (core.api.exception_handler.LockTimeout).

@@ -27,6 +27,7 @@ from tests.background import (
     refusing_broker_url,
     smtp_server,
 )
+from tests.concurrency import other_session
 from tests.conftest import client_for
 from tests.factories import DoctorFactory, PatientFactory, UserFactory, in_future
 from tests.schedule import slot_published
@@ -58,7 +59,14 @@ class Worker:
 
 
 @contextmanager
-def celery_worker(*, broker_url: str, queue: str, smtp_port: int, log: Path) -> Iterator[Worker]:
+def celery_worker(
+    *,
+    broker_url: str,
+    queue: str,
+    smtp_port: int,
+    log: Path,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[Worker]:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.base",
@@ -70,6 +78,7 @@ def celery_worker(*, broker_url: str, queue: str, smtp_port: int, log: Path) -> 
         "EMAIL_PORT": str(smtp_port),
         "EMAIL_TIMEOUT": "5",
         "CELERY_BEAT_SCHEDULE_FILENAME": str(log.parent / "beat-schedule"),
+        **(extra_env or {}),
     }
     command = [
         str(CELERY),
@@ -152,3 +161,34 @@ def test_a_booking_is_emailed_by_a_real_worker_once_even_across_a_broker_outage(
 
     assert len(mailbox.messages) == 5
     assert set(Notification.objects.values_list("email_status", "attempts")) == {("sent", 1)}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_statement_past_its_timeout_is_cancelled_and_the_task_retried(
+    worker_queue, tmp_path
+):
+    """Workers bound each statement to DB_LONG_STATEMENT_TIMEOUT_MS (here tiny): a relay that
+    meets a table locked by another session is cancelled, not held for ever, and retried."""
+    broker = settings.TEST_REDIS_URL
+    user = UserFactory()
+    Notification.objects.create(recipient=user, kind="reminder", title="Due", body="-")
+
+    with (
+        smtp_server() as (mailbox, smtp_port),
+        celery_worker(
+            broker_url=broker,
+            queue=worker_queue,
+            smtp_port=smtp_port,
+            log=tmp_path / "worker.log",
+            extra_env={"DB_LONG_STATEMENT_TIMEOUT_MS": "300"},
+        ) as worker,
+        celery_publishing_to(broker, queue=worker_queue),
+    ):
+        with other_session() as holder, holder.transaction():
+            holder.execute("LOCK TABLE notifications_notification IN ACCESS EXCLUSIVE MODE")
+            tasks.notifications_relay.delay()
+            worker.wait_for(
+                lambda: "canceling statement due to statement timeout" in worker.output(),
+                "cancelled statement",
+            )
+        worker.wait_for(lambda: mailbox.subjects_to(user.email) == ["Due"], "email after the retry")

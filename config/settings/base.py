@@ -39,8 +39,14 @@ SECRET_KEY = env.str(
 )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-# Behind a reverse proxy that sets X-Forwarded-For, the client address is read from it.
+# The client's address (throttles, sign-in lockout, audit log; core.request.client_ip) is the
+# connection's, unless reverse proxies stand in front: then it is the entry the outermost of
+# TRUSTED_PROXY_COUNT proxies appended to X-Forwarded-For, counted from the right. Entries a
+# client wrote itself are never believed.
 USE_X_FORWARDED_FOR = env.bool("USE_X_FORWARDED_FOR", default=False)
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
+if TRUSTED_PROXY_COUNT < 1:
+    raise environ.ImproperlyConfigured("TRUSTED_PROXY_COUNT must be at least 1")
 
 INSTALLED_APPS = [
     "clinic_admin",

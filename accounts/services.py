@@ -8,7 +8,11 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts.exceptions import EmailTaken, UsernameTaken, WrongPassword
 from accounts.models import LoginFailure, User
@@ -80,6 +84,38 @@ def user_refresh_tokens_revoke(*, user: User) -> int:
     revoked = [BlacklistedToken(token=token) for token in outstanding]
     BlacklistedToken.objects.bulk_create(revoked, ignore_conflicts=True)
     return len(revoked)
+
+
+def refresh_token_rotate(*, refresh: RefreshToken, user: User) -> RefreshToken:
+    """Spend `user`'s verified refresh token and return its successor: the same claims under a
+    new id, issue time and expiry, outstanding from now on.
+
+    A refresh token is spent once. Spending it inserts its blacklist row, which the row's
+    one-to-one unique constraint admits once: of any number of concurrent rotations of one
+    token, one inserts and the others wait for it to commit, then meet the constraint and are
+    refused as the token's reuse would be (TokenError "Token is blacklisted", a 401). The
+    successor is recorded in the same transaction, so a failure leaves the old token unspent.
+    """
+    with transaction.atomic():
+        outstanding, _ = OutstandingToken.objects.get_or_create(
+            jti=refresh[jwt_settings.JTI_CLAIM],
+            defaults={
+                "user": user,
+                "token": str(refresh),
+                "created_at": datetime_from_epoch(refresh["iat"]),
+                "expires_at": datetime_from_epoch(refresh["exp"]),
+            },
+        )
+        try:
+            with transaction.atomic():
+                BlacklistedToken.objects.create(token=outstanding)
+        except IntegrityError as error:
+            raise TokenError("Token is blacklisted") from error
+        refresh.set_jti()
+        refresh.set_exp()
+        refresh.set_iat()
+        refresh.outstand()
+    return refresh
 
 
 def user_password_change(*, user: User, old_password: str, new_password: str) -> None:

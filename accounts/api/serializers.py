@@ -7,7 +7,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from accounts.exceptions import SignInLockedOut
 from accounts.models import Role, User
 from accounts.profiles import profile_render
-from accounts.services import login_lockout_remaining
+from accounts.services import login_lockout_remaining, refresh_token_rotate
 from core.api.fields import NewPasswordField
 from core.api.input_serializers import InputSerializer, StrictInputMixin
 from core.request import client_ip
@@ -62,11 +62,13 @@ class TokenObtainSerializer(StrictInputMixin, jwt_serializers.TokenObtainPairSer
 
 
 class TokenRefreshSerializer(StrictInputMixin, jwt_serializers.TokenRefreshSerializer):
-    """Rotation with the old refresh token blacklisted; a deleted or inactive user gets 401."""
+    """Rotation: the refresh token is spent (blacklisted) and a new pair issued, once however
+    many requests race with it (`refresh_token_rotate`); a deleted or inactive user gets 401."""
 
     refresh = serializers.CharField(max_length=TOKEN_MAX_LENGTH)
 
     def validate(self, attrs):
+        # Signature, expiry and type; a token already spent is refused here without a write.
         refresh = self.token_class(attrs["refresh"])
         user_id = refresh.payload.get(jwt_settings.USER_ID_CLAIM)
         user = User.objects.filter(pk=user_id).first() if user_id else None
@@ -74,7 +76,8 @@ class TokenRefreshSerializer(StrictInputMixin, jwt_serializers.TokenRefreshSeria
             raise AuthenticationFailed(
                 self.error_messages["no_active_account"], "no_active_account"
             )
-        return super().validate(attrs)
+        successor = refresh_token_rotate(refresh=refresh, user=user)
+        return {"access": str(successor.access_token), "refresh": str(successor)}
 
 
 class TokenPairSerializer(serializers.Serializer):

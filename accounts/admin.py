@@ -1,17 +1,35 @@
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 
 from accounts.models import LoginFailure, User
-from accounts.services import user_delete, user_identity_unique_check, user_save
+from accounts.services import (
+    user_delete,
+    user_identity_unique_check,
+    user_password_save,
+    user_save,
+)
 from core.admin import form_errors_add
 from core.errors import DomainError
 
 
+class PasswordSetForm(AdminPasswordChangeForm):
+    """The admin site's "change password" form, saving through `user_password_save`: the
+    account's tokens are revoked as with any password change."""
+
+    def save(self, commit=True):
+        user = self.set_password_and_save(self.user, commit=False)
+        if commit:
+            user_password_save(user=user)
+        return user
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    change_password_form = PasswordSetForm
     list_display = [
         "username",
         "email",

@@ -28,6 +28,13 @@ class User(AbstractUser):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email = models.EmailField("email address")  # unique, ignoring case: see Meta
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.PATIENT)
+    token_generation = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Raised each time every token of the user is revoked (a blacklisting, a "
+        "password change, a deactivation); tokens carry the generation they were issued in "
+        "and an older one is refused for good (accounts.api.authentication).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

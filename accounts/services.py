@@ -1,12 +1,13 @@
 """Writes about accounts: sign-in failures, passwords, refresh-token revocation."""
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
@@ -16,7 +17,9 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts.exceptions import EmailTaken, UsernameTaken, WrongPassword
 from accounts.models import LoginFailure, User
+from accounts.signals import account_reactivated
 from audit.services import (
+    REQUEST_USER,
     audit_model_create,
     audit_model_delete,
     audit_model_update,
@@ -76,8 +79,18 @@ def login_failure_record(*, username: str | None, ip: str | None) -> None:
     LoginFailure.objects.filter(at__lt=timezone.now() - settings.LOGIN_FAILURE_WINDOW).delete()
 
 
-def user_refresh_tokens_revoke(*, user: User) -> int:
-    """Blacklist every refresh token of `user` that is not yet blacklisted; returns how many."""
+def user_tokens_revoke(*, user: User) -> int:
+    """End every token `user` holds, for good; returns how many refresh tokens were blacklisted.
+
+    Raises the user's token generation: tokens carry the generation they were issued in, and
+    the API refuses an older one (accounts.api.authentication), access and refresh tokens
+    alike, whatever later happens to the account or to a token's blacklisting. A token issued
+    after this, even within the same second, carries the new generation and works. Every
+    outstanding refresh token is blacklisted as well. Runs in the caller's transaction; the
+    increment is one UPDATE, so concurrent revocations each count.
+    """
+    User.objects.filter(pk=user.pk).update(token_generation=F("token_generation") + 1)
+    user.refresh_from_db(fields=["token_generation"])
     outstanding = OutstandingToken.objects.filter(user=user, expires_at__gt=timezone.now()).exclude(
         blacklistedtoken__isnull=False
     )
@@ -121,22 +134,28 @@ def refresh_token_rotate(*, refresh: RefreshToken, user: User) -> RefreshToken:
 def user_password_change(*, user: User, old_password: str, new_password: str) -> None:
     """Change a password after checking the old one and Django's validators.
 
-    Every outstanding refresh token is blacklisted, and because access tokens carry a hash of
-    the password (`CHECK_REVOKE_TOKEN`), live access tokens stop working too.
+    Every token issued before the change stops working for good (`user_password_save`).
     """
     if not user.check_password(old_password):
         raise WrongPassword()
     password_validate(password=new_password, user=user, attr="new_password")
     with transaction.atomic():
         user.set_password(new_password)
+        user_password_save(user=user, actor=user)
+
+
+def user_password_save(*, user: User, actor: Any = REQUEST_USER) -> None:
+    """Save the password just set on `user` (`set_password`, or `set_unusable_password` in the
+    admin site), revoke every token the account holds (`user_tokens_revoke`) and audit it."""
+    with transaction.atomic():
         user.save(update_fields=["password", "updated_at"])
-        revoked = user_refresh_tokens_revoke(user=user)
+        revoked = user_tokens_revoke(user=user)
         audit_record(
             action="password_change",
             target_type="user",
             target_id=user.pk,
             changes={"refresh_tokens_revoked": revoked},
-            actor=user,
+            actor=actor,
         )
 
 
@@ -235,15 +254,28 @@ USER_AUDITED_FIELDS = [
 
 def user_save(*, user: User) -> User:
     """Save an account as staff edited it in the admin site, auditing what changed (the API
-    changes accounts only through the patient and doctor services)."""
+    changes accounts only through the patient and doctor services).
+
+    An existing account is written in the fields the admin's form edits and no others, so a
+    password or token generation changed meanwhile is not put back. Deactivating it revokes
+    every token it holds (`user_tokens_revoke`); re-activating it sends `account_reactivated`
+    in this transaction, for the apps whose records bar the account (a blacklisted doctor) to
+    lift that bar through their own services.
+    """
     with transaction.atomic():
         if user._state.adding:
             user.save()
             audit_model_create(instance=user, fields=USER_AUDITED_FIELDS)
-        else:
-            before = model_values(User.objects.get(pk=user.pk), USER_AUDITED_FIELDS)
-            user.save()
-            audit_model_update(instance=user, before=before)
+            return user
+        stored = User.objects.select_for_update().get(pk=user.pk)
+        before = model_values(stored, USER_AUDITED_FIELDS)
+        user.save(update_fields=[*USER_AUDITED_FIELDS, "updated_at"])
+        revoked = {}
+        if stored.is_active and not user.is_active:
+            revoked = {"refresh_tokens_revoked": user_tokens_revoke(user=user)}
+        audit_model_update(instance=user, before=before, **revoked)
+        if user.is_active and not stored.is_active:
+            account_reactivated.send(sender=User, user=user)
     return user
 
 

@@ -4,6 +4,7 @@ from rest_framework_simplejwt import serializers as jwt_serializers
 from rest_framework_simplejwt.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
+from accounts.api.authentication import token_generation_claim_set, token_revoked_check
 from accounts.exceptions import SignInLockedOut
 from accounts.models import Role, User
 from accounts.profiles import profile_render
@@ -58,12 +59,15 @@ class TokenObtainSerializer(StrictInputMixin, jwt_serializers.TokenObtainPairSer
     def get_token(cls, user: User):
         token = super().get_token(user)
         token["role"] = Role.ADMIN if user.is_admin else user.role
+        token_generation_claim_set(token=token, user=user)
         return token
 
 
 class TokenRefreshSerializer(StrictInputMixin, jwt_serializers.TokenRefreshSerializer):
-    """Rotation: the refresh token is spent (blacklisted) and a new pair issued, once however
-    many requests race with it (`refresh_token_rotate`); a deleted or inactive user gets 401."""
+    """Rotation: the refresh token is spent (blacklisted) and a new pair issued. A token is
+    spent once: of concurrent requests with it, one gets the new pair and the others 401. A
+    deleted or inactive user, or a token revoked since it was issued (by a password change, a
+    blacklisting or a deactivation), gets 401."""
 
     refresh = serializers.CharField(max_length=TOKEN_MAX_LENGTH)
 
@@ -76,6 +80,7 @@ class TokenRefreshSerializer(StrictInputMixin, jwt_serializers.TokenRefreshSeria
             raise AuthenticationFailed(
                 self.error_messages["no_active_account"], "no_active_account"
             )
+        token_revoked_check(token=refresh, user=user)
         successor = refresh_token_rotate(refresh=refresh, user=user)
         return {"access": str(successor.access_token), "refresh": str(successor)}
 

@@ -297,9 +297,10 @@ MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=512 * 1024)
 
 REST_FRAMEWORK = {
     # simplejwt loads the user on every request and refuses an inactive one, so a blacklisted
-    # (deactivated) doctor's live access token fails on its very next request.
+    # (deactivated) doctor's live access token fails on its very next request; ours refuses a
+    # token issued before a revocation for good, even once the account is active again.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "accounts.api.authentication.JWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
@@ -353,7 +354,9 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
-    # A password change invalidates outstanding access tokens too, not only refresh tokens.
+    # Access tokens carry a hash of the password and stop working when it changes. Revocation
+    # as a whole (a password change among others) is the token generation's job
+    # (accounts.api.authentication); this stays as a second lock on the same door.
     "CHECK_REVOKE_TOKEN": True,
     "TOKEN_OBTAIN_SERIALIZER": "accounts.api.serializers.TokenObtainSerializer",
     "TOKEN_REFRESH_SERIALIZER": "accounts.api.serializers.TokenRefreshSerializer",

@@ -16,7 +16,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts.exceptions import EmailTaken, UsernameTaken, WrongPassword
-from accounts.models import LoginFailure, User
+from accounts.models import LoginFailure, User, username_fold
 from accounts.signals import account_reactivated
 from audit.services import (
     REQUEST_USER,
@@ -41,18 +41,28 @@ def password_validate(*, password: str, user: User, attr: str = "password") -> N
         ) from error
 
 
+def _lockout_username(username: str) -> str:
+    """The username a failure counts against: its folded form, so `ALICE` and `alice` are one
+    (cut to the column's length)."""
+    return username_fold(username)[: LoginFailure._meta.get_field("username").max_length]
+
+
 def login_lockout_remaining(*, username: str | None, ip: str | None) -> timedelta | None:
     """How long this username or address stays locked out, or None when it may try.
 
-    Locked: `LOGIN_FAILURE_LIMIT` failures for the username, or for the address, within the
-    last `LOGIN_FAILURE_WINDOW`; the lock lasts until the oldest of those failures ages out.
+    Locked: `LOGIN_FAILURE_LIMIT` failures for the username (however cased or written), or for
+    the address, within the last `LOGIN_FAILURE_WINDOW`; the lock lasts until the oldest of
+    those failures ages out.
     """
     if not settings.RATE_LIMITS_ENABLED:
         return None
     now = timezone.now()
     since = now - settings.LOGIN_FAILURE_WINDOW
     limit = settings.LOGIN_FAILURE_LIMIT
-    for key in (Q(username=username) if username else None, Q(ip=ip) if ip else None):
+    for key in (
+        Q(username=_lockout_username(username)) if username else None,
+        Q(ip=ip) if ip else None,
+    ):
         if key is None:
             continue
         recent = list(
@@ -66,9 +76,12 @@ def login_lockout_remaining(*, username: str | None, ip: str | None) -> timedelt
 
 
 def login_failure_record(*, username: str | None, ip: str | None) -> None:
-    """Remember one failed sign-in (and audit it), and forget those older than the window."""
-    LoginFailure.objects.create(username=(username or "")[:150], ip=ip)
-    user = User.objects.filter(username=username).first() if username else None
+    """Remember one failed sign-in (and audit it, with the username as typed), and forget
+    those older than the window."""
+    LoginFailure.objects.create(username=_lockout_username(username or ""), ip=ip)
+    user = (
+        User.objects.filter(username_folded=username_fold(username)).first() if username else None
+    )
     audit_record(
         action="sign_in_failed",
         target_type="user",
@@ -162,10 +175,11 @@ def user_password_save(*, user: User, actor: Any = REQUEST_USER) -> None:
 def user_identity_unique_check(
     *, username: str | None = None, email: str | None = None, exclude: User | None = None
 ) -> None:
-    """A taken username or email (ignoring case) is a 400 on that field."""
+    """A taken username or email (ignoring case; for usernames, Unicode compatibility forms
+    too) is a 400 on that field."""
     errors: list[FieldInvalid] = []
     users = User.objects.exclude(pk=exclude.pk) if exclude else User.objects.all()
-    if username is not None and users.filter(username=username).exists():
+    if username is not None and users.filter(username_folded=username_fold(username)).exists():
         errors.append(UsernameTaken())
     if email is not None and users.filter(email__iexact=email).exists():
         errors.append(EmailTaken())
@@ -178,11 +192,13 @@ def user_create(
 ) -> User:
     """Create an account of `role`, for the caller to give a profile in its own transaction.
 
-    Username and email are checked for a clear 400 on the field, the password by Django's
-    validators. Two registrations of one name racing past the check meet the database's
-    unique constraints; callers turn that IntegrityError into the same 400 with
-    `user_identity_unique_check` once the winner has committed.
+    The username is kept in NFKC form. Username (however cased or written) and email are
+    checked for a clear 400 on the field, the password by Django's validators. Two
+    registrations of one name racing past the check meet the database's unique constraints;
+    callers turn that IntegrityError into the same 400 with `user_identity_unique_check` once
+    the winner has committed.
     """
+    username = User.normalize_username(username)
     user_identity_unique_check(username=username, email=email)
     user = User(
         role=role, username=username, email=email, first_name=first_name, last_name=last_name

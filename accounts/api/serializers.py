@@ -26,13 +26,18 @@ TOKEN_MAX_LENGTH = 2000
     {"type": "string", "pattern": r"^[\p{L}\p{N}_.@+-]+$", "maxLength": USERNAME_MAX_LENGTH}
 )
 class UsernameField(serializers.CharField):
-    """A new account's username: letters, digits and @/./+/-/_ only, taken as typed."""
+    """A new account's username: letters, digits and @/./+/-/_ only, taken as typed but in
+    NFKC form (`alice` in fullwidth letters becomes `alice`), as Django's own forms take it.
+    Unique however cased or written (`accounts.models.username_fold`)."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", USERNAME_MAX_LENGTH)
         kwargs.setdefault("validators", [User.username_validator])
         kwargs.setdefault("trim_whitespace", False)
         super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        return User.normalize_username(super().to_internal_value(data))
 
 
 class TokenObtainSerializer(StrictInputMixin, jwt_serializers.TokenObtainPairSerializer):

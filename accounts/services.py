@@ -274,24 +274,25 @@ def user_save(*, user: User) -> User:
 
     An existing account is written in the fields the admin's form edits and no others, so a
     password or token generation changed meanwhile is not put back. Deactivating it revokes
-    every token it holds (`user_tokens_revoke`); re-activating it sends `account_reactivated`
-    in this transaction, for the apps whose records bar the account (a blacklisted doctor) to
-    lift that bar through their own services.
+    every token it holds (`user_tokens_revoke`). Re-activating it sends `account_reactivated`
+    in this transaction, before the account's row is written and locked, for the apps whose
+    records bar the account (a blacklisted doctor) to lift that bar through their own services,
+    which take their own rows' locks before the account's (as `doctor_blacklist` does).
     """
     with transaction.atomic():
         if user._state.adding:
             user.save()
             audit_model_create(instance=user, fields=USER_AUDITED_FIELDS)
             return user
-        stored = User.objects.select_for_update().get(pk=user.pk)
+        stored = User.objects.get(pk=user.pk)
         before = model_values(stored, USER_AUDITED_FIELDS)
+        if user.is_active and not stored.is_active:
+            account_reactivated.send(sender=User, user=user)
         user.save(update_fields=[*USER_AUDITED_FIELDS, "updated_at"])
         revoked = {}
         if stored.is_active and not user.is_active:
             revoked = {"refresh_tokens_revoked": user_tokens_revoke(user=user)}
         audit_model_update(instance=user, before=before, **revoked)
-        if user.is_active and not stored.is_active:
-            account_reactivated.send(sender=User, user=user)
     return user
 
 

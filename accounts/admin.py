@@ -1,17 +1,64 @@
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import (
+    AdminPasswordChangeForm,
+    AdminUserCreationForm,
+    UserChangeForm,
+)
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 
 from accounts.models import LoginFailure, User
-from accounts.services import user_delete, user_identity_unique_check, user_save
+from accounts.services import (
+    user_delete,
+    user_identity_unique_check,
+    user_password_save,
+    user_save,
+)
 from core.admin import form_errors_add
 from core.errors import DomainError
+from core.validators import NameCharactersValidator
+
+
+class UsernameFoldedUniqueMixin:
+    """An account form refusing, on its username field, a username another account has up to
+    case and Unicode compatibility forms (the database would refuse it at the save)."""
+
+    def clean(self):
+        data = super().clean()
+        if data.get("username"):
+            try:
+                user_identity_unique_check(username=data["username"], exclude=self.instance)
+            except DomainError as error:
+                form_errors_add(self, error)
+        return data
+
+
+class AccountChangeForm(UsernameFoldedUniqueMixin, UserChangeForm):
+    pass
+
+
+class AccountCreationForm(UsernameFoldedUniqueMixin, AdminUserCreationForm):
+    pass
+
+
+class PasswordSetForm(AdminPasswordChangeForm):
+    """The admin site's "change password" form, saving through `user_password_save`: the
+    account's tokens are revoked as with any password change."""
+
+    def save(self, commit=True):
+        user = self.set_password_and_save(self.user, commit=False)
+        if commit:
+            user_password_save(user=user)
+        return user
 
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    form = AccountChangeForm
+    add_form = AccountCreationForm
+    change_password_form = PasswordSetForm
     list_display = [
         "username",
         "email",
@@ -84,8 +131,8 @@ class NewAccountForm(forms.ModelForm):
 
     username = User._meta.get_field("username").formfield()
     email = forms.EmailField()
-    first_name = forms.CharField(max_length=150)
-    last_name = forms.CharField(max_length=150)
+    first_name = forms.CharField(max_length=150, validators=[NameCharactersValidator()])
+    last_name = forms.CharField(max_length=150, validators=[NameCharactersValidator()])
     password = forms.CharField(strip=False, widget=forms.PasswordInput(render_value=False))
 
     ACCOUNT_FIELDS = ("username", "email", "password", "first_name", "last_name")

@@ -1,8 +1,11 @@
+import unicodedata
 import uuid
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models.functions import Lower
+
+from core.validators import NameCharactersValidator
 
 
 class Role(models.TextChoices):
@@ -11,7 +14,19 @@ class Role(models.TextChoices):
     ADMIN = "admin", "Admin"
 
 
+def username_fold(username: str) -> str:
+    """What makes usernames the same: equal after compatibility normalisation and case folding
+    (Unicode's NFKC_Casefold, but for removing ignorable characters, which no username holds),
+    so `ALICE.MORGAN` and `alice.morgan` in fullwidth letters (U+FF41...) are `alice.morgan`."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", username).casefold())
+
+
 class CareSlotUserManager(UserManager):
+    def get_by_natural_key(self, username):
+        """The account a username names, however it is cased or written (sign-in goes through
+        here, by Django's ModelBackend)."""
+        return self.get(username_folded=username_fold(username))
+
     def create_superuser(self, username, email=None, password=None, **extra_fields):
         extra_fields.setdefault("role", Role.ADMIN)
         return super().create_superuser(username, email, password, **extra_fields)
@@ -26,8 +41,28 @@ class User(AbstractUser):
     """A person who signs in: a patient, a doctor or a clinic administrator."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # `username` (AbstractUser's) is kept as written, after NFKC; what must be unique, and what
+    # sign-in and its lockout look up, is its folded form.
+    username_folded = models.TextField(
+        unique=True,
+        editable=False,
+        help_text="The username after NFKC and case folding (`username_fold`), kept by `save`.",
+    )
+    first_name = models.CharField(
+        "first name", max_length=150, blank=True, validators=[NameCharactersValidator()]
+    )
+    last_name = models.CharField(
+        "last name", max_length=150, blank=True, validators=[NameCharactersValidator()]
+    )
     email = models.EmailField("email address")  # unique, ignoring case: see Meta
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.PATIENT)
+    token_generation = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Raised each time every token of the user is revoked (a blacklisting, a "
+        "password change, a deactivation); tokens carry the generation they were issued in "
+        "and an older one is refused for good (accounts.api.authentication).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -40,6 +75,14 @@ class User(AbstractUser):
         constraints = [
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
         ]
+
+    def save(self, *args, **kwargs):
+        # Derived from the username, so written whenever the username is.
+        self.username_folded = username_fold(self.username)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "username" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "username_folded"}
+        super().save(*args, **kwargs)
 
     def get_full_name(self) -> str:
         return full_name(self.first_name, self.last_name)

@@ -4,6 +4,7 @@ The request id comes from a trusted `X-Request-ID` header when it looks like one
 UUID; it is echoed back on every response so a client can quote it in a support ticket.
 """
 
+import ipaddress
 import logging
 import re
 import uuid
@@ -40,12 +41,26 @@ def current_request() -> RequestContext:
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """The caller's address: the proxy-set X-Forwarded-For only when a proxy is trusted."""
-    if settings.USE_X_FORWARDED_FOR:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip() or None
-    return request.META.get("REMOTE_ADDR") or None
+    """The caller's address: the one every per-client rule uses (the throttles, the sign-in
+    lockout, the audit log).
+
+    The connection's peer (`REMOTE_ADDR`), unless `USE_X_FORWARDED_FOR` says reverse proxies
+    stand in front. Each proxy appends the address it received the request from to
+    `X-Forwarded-For`, so the client's address is the `TRUSTED_PROXY_COUNT`th entry from the
+    right; whatever lies to its left the client wrote itself and is never believed. A header
+    with fewer entries than there are proxies, or an entry that is not an address, did not
+    come through them as configured: the peer's address is used then.
+    """
+    peer = request.META.get("REMOTE_ADDR") or None
+    if not settings.USE_X_FORWARDED_FOR:
+        return peer
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+    if len(forwarded) < settings.TRUSTED_PROXY_COUNT:
+        return peer
+    try:
+        return str(ipaddress.ip_address(forwarded[-settings.TRUSTED_PROXY_COUNT].strip()))
+    except ValueError:
+        return peer
 
 
 class RequestContextMiddleware:

@@ -3,9 +3,11 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 
+from core.validators import FreeTextCharactersValidator, NameCharactersValidator
+
 
 class Specialization(models.Model):
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[NameCharactersValidator()])
 
     class Meta:
         ordering = ["name"]
@@ -28,7 +30,7 @@ class Doctor(models.Model):
     )
     license_number = models.CharField(max_length=64, unique=True)
     years_of_experience = models.PositiveSmallIntegerField(validators=[MaxValueValidator(80)])
-    bio = models.TextField(blank=True, max_length=4000)
+    bio = models.TextField(blank=True, max_length=4000, validators=[FreeTextCharactersValidator()])
     # A new booking with this doctor starts `pending` and waits for them; when false it starts
     # `confirmed`.
     requires_approval = models.BooleanField(default=True)

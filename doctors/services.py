@@ -9,7 +9,7 @@ from accounts.services import (
     user_and_profile_update,
     user_create,
     user_identity_unique_check,
-    user_refresh_tokens_revoke,
+    user_tokens_revoke,
 )
 from audit.services import (
     audit_model_create,
@@ -141,8 +141,9 @@ def doctor_blacklist(*, doctor: Doctor, reason: str) -> Doctor:
 
     Locks the doctor's row, marks it blacklisted and deactivates the account (simplejwt
     refuses an inactive user on every request, so live access tokens fail at once), then
-    blacklists every outstanding refresh token. Blacklisting a blacklisted doctor again only
-    updates the reason.
+    revokes every token the doctor holds (`user_tokens_revoke`): none of them works again,
+    not even after an unblacklisting. Blacklisting a blacklisted doctor again only updates the
+    reason.
     """
     with transaction.atomic():
         doctor = (
@@ -158,7 +159,7 @@ def doctor_blacklist(*, doctor: Doctor, reason: str) -> Doctor:
         )
         doctor.user.is_active = False
         doctor.user.save(update_fields=["is_active", "updated_at"])
-        revoked = user_refresh_tokens_revoke(user=doctor.user)
+        revoked = user_tokens_revoke(user=doctor.user)
         audit_model_update(
             instance=doctor, before=before, action="blacklist", refresh_tokens_revoked=revoked
         )
@@ -167,7 +168,8 @@ def doctor_blacklist(*, doctor: Doctor, reason: str) -> Doctor:
 
 def doctor_unblacklist(*, doctor: Doctor) -> Doctor:
     """Undo `doctor_blacklist`: the doctor may sign in again and their free slots are offered
-    again. Appointments cancelled by the blacklisting stay cancelled."""
+    again. Appointments cancelled by the blacklisting stay cancelled, and tokens issued before
+    it stay revoked."""
     with transaction.atomic():
         doctor = (
             Doctor.objects.select_for_update(of=("self",)).select_related("user").get(pk=doctor.pk)

@@ -4,10 +4,11 @@ from rest_framework_simplejwt import serializers as jwt_serializers
 from rest_framework_simplejwt.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
+from accounts.api.authentication import token_generation_claim_set, token_revoked_check
 from accounts.exceptions import SignInLockedOut
 from accounts.models import Role, User
 from accounts.profiles import profile_render
-from accounts.services import login_lockout_remaining
+from accounts.services import login_lockout_remaining, refresh_token_rotate
 from core.api.fields import NewPasswordField
 from core.api.input_serializers import InputSerializer, StrictInputMixin
 from core.request import client_ip
@@ -25,13 +26,18 @@ TOKEN_MAX_LENGTH = 2000
     {"type": "string", "pattern": r"^[\p{L}\p{N}_.@+-]+$", "maxLength": USERNAME_MAX_LENGTH}
 )
 class UsernameField(serializers.CharField):
-    """A new account's username: letters, digits and @/./+/-/_ only, taken as typed."""
+    """A new account's username: letters, digits and @/./+/-/_ only, taken as typed but in
+    NFKC form (`alice` in fullwidth letters becomes `alice`), as Django's own forms take it.
+    Unique however cased or written (`accounts.models.username_fold`)."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", USERNAME_MAX_LENGTH)
         kwargs.setdefault("validators", [User.username_validator])
         kwargs.setdefault("trim_whitespace", False)
         super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        return User.normalize_username(super().to_internal_value(data))
 
 
 class TokenObtainSerializer(StrictInputMixin, jwt_serializers.TokenObtainPairSerializer):
@@ -58,15 +64,20 @@ class TokenObtainSerializer(StrictInputMixin, jwt_serializers.TokenObtainPairSer
     def get_token(cls, user: User):
         token = super().get_token(user)
         token["role"] = Role.ADMIN if user.is_admin else user.role
+        token_generation_claim_set(token=token, user=user)
         return token
 
 
 class TokenRefreshSerializer(StrictInputMixin, jwt_serializers.TokenRefreshSerializer):
-    """Rotation with the old refresh token blacklisted; a deleted or inactive user gets 401."""
+    """Rotation: the refresh token is spent (blacklisted) and a new pair issued. A token is
+    spent once: of concurrent requests with it, one gets the new pair and the others 401. A
+    deleted or inactive user, or a token revoked since it was issued (by a password change, a
+    blacklisting or a deactivation), gets 401."""
 
     refresh = serializers.CharField(max_length=TOKEN_MAX_LENGTH)
 
     def validate(self, attrs):
+        # Signature, expiry and type; a token already spent is refused here without a write.
         refresh = self.token_class(attrs["refresh"])
         user_id = refresh.payload.get(jwt_settings.USER_ID_CLAIM)
         user = User.objects.filter(pk=user_id).first() if user_id else None
@@ -74,7 +85,9 @@ class TokenRefreshSerializer(StrictInputMixin, jwt_serializers.TokenRefreshSeria
             raise AuthenticationFailed(
                 self.error_messages["no_active_account"], "no_active_account"
             )
-        return super().validate(attrs)
+        token_revoked_check(token=refresh, user=user)
+        successor = refresh_token_rotate(refresh=refresh, user=user)
+        return {"access": str(successor.access_token), "refresh": str(successor)}
 
 
 class TokenPairSerializer(serializers.Serializer):

@@ -39,8 +39,14 @@ SECRET_KEY = env.str(
 )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-# Behind a reverse proxy that sets X-Forwarded-For, the client address is read from it.
+# The client's address (throttles, sign-in lockout, audit log; core.request.client_ip) is the
+# connection's, unless reverse proxies stand in front: then it is the entry the outermost of
+# TRUSTED_PROXY_COUNT proxies appended to X-Forwarded-For, counted from the right. Entries a
+# client wrote itself are never believed.
 USE_X_FORWARDED_FOR = env.bool("USE_X_FORWARDED_FOR", default=False)
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
+if TRUSTED_PROXY_COUNT < 1:
+    raise environ.ImproperlyConfigured("TRUSTED_PROXY_COUNT must be at least 1")
 
 INSTALLED_APPS = [
     "clinic_admin",
@@ -320,9 +326,10 @@ MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=512 * 1024)
 
 REST_FRAMEWORK = {
     # simplejwt loads the user on every request and refuses an inactive one, so a blacklisted
-    # (deactivated) doctor's live access token fails on its very next request.
+    # (deactivated) doctor's live access token fails on its very next request; ours refuses a
+    # token issued before a revocation for good, even once the account is active again.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "accounts.api.authentication.JWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
@@ -376,7 +383,9 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
-    # A password change invalidates outstanding access tokens too, not only refresh tokens.
+    # Access tokens carry a hash of the password and stop working when it changes. Revocation
+    # as a whole (a password change among others) is the token generation's job
+    # (accounts.api.authentication); this stays as a second lock on the same door.
     "CHECK_REVOKE_TOKEN": True,
     "TOKEN_OBTAIN_SERIALIZER": "accounts.api.serializers.TokenObtainSerializer",
     "TOKEN_REFRESH_SERIALIZER": "accounts.api.serializers.TokenRefreshSerializer",

@@ -13,6 +13,8 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.validators import FreeTextCharactersValidator, NameCharactersValidator
+
 # Dates outside these years are typos or probes; refusing them keeps every date arithmetic
 # (clinic-day bounds, time zone conversion) far from the calendar's ends.
 EARLIEST_DATE = date(1900, 1, 1)
@@ -143,3 +145,23 @@ class LocalTimeField(serializers.TimeField):
         if isinstance(value, str) and not re.fullmatch(LOCAL_TIME_PATTERN, value):
             self.fail("local")
         return super().to_internal_value(value)
+
+
+class NameField(serializers.CharField):
+    """A name that others read (a person's, a specialization's): no control, invisible or
+    reordering character, nor a tab or line break (`core.validators`; the models' fields carry
+    the same validator). The schema states the refused characters as the field's
+    `not: {pattern}`, read off the validator (core.openapi.strict_input)."""
+
+    def __init__(self, **kwargs):
+        kwargs["validators"] = [*kwargs.get("validators", ()), NameCharactersValidator()]
+        super().__init__(**kwargs)
+
+
+class FreeTextField(serializers.CharField):
+    """Free text that others read (a biography): tabs and line breaks as written, but no
+    control, invisible or reordering character; the schema states them as for `NameField`."""
+
+    def __init__(self, **kwargs):
+        kwargs["validators"] = [*kwargs.get("validators", ()), FreeTextCharactersValidator()]
+        super().__init__(**kwargs)

@@ -1,7 +1,7 @@
 """How the schema states what the API's strict input handling accepts (core.api.fields,
 core.api.input_serializers, core.api.guards): bodies without unknown fields, strings without
-NUL characters, trimmed strings that are not blank, integer ids within a bigint, bounded query
-filters."""
+NUL characters (names and free text without control characters either: core.validators),
+trimmed strings that are not blank, integer ids within a bigint, bounded query filters."""
 
 from django.core.exceptions import FieldDoesNotExist
 from drf_spectacular.contrib.django_filters import DjangoFilterExtension
@@ -10,6 +10,7 @@ from drf_spectacular.plumbing import force_instance
 from rest_framework import serializers
 
 from core.api.input_serializers import MAX_BIGINT, RejectUnknownFieldsMixin
+from core.validators import RefusedCharactersValidator
 
 
 def _character_class(characters: set[str]) -> str:
@@ -83,9 +84,13 @@ class StrictInputSchema(AutoSchema):
             # core.api.input_serializers refuses an integer id outside a bigint's range.
             schema.update(minimum=1, maximum=MAX_BIGINT)
         if direction == "request" and isinstance(field, serializers.CharField):
-            # DRF refuses a NUL character in any string, and reads one that is blank once its
-            # surrounding whitespace is trimmed as blank.
-            schema["not"] = {"pattern": "\\u0000"}
+            # DRF refuses a NUL character in any string (names and free text refuse more
+            # characters, NUL among them), and reads one that is blank once its surrounding
+            # whitespace is trimmed as blank.
+            refused = [
+                v.refused for v in field.validators if isinstance(v, RefusedCharactersValidator)
+            ]
+            schema["not"] = {"pattern": refused[0] if refused else "\\u0000"}
             if (
                 field.trim_whitespace
                 and not field.allow_blank

@@ -2,13 +2,13 @@ from rest_framework import serializers
 
 from accounts.api.serializers import UsernameField
 from accounts.models import User
-from core.api.fields import NewPasswordField
+from core.api.fields import FreeTextField, NameField, NewPasswordField
 from core.api.input_serializers import InputSerializer, ModelInputSerializer
 from doctors.models import Doctor, Specialization
 
 
 class SpecializationSerializer(ModelInputSerializer):
-    name = serializers.CharField(max_length=100)
+    name = NameField(max_length=100)
 
     class Meta:
         model = Specialization
@@ -79,25 +79,25 @@ class DoctorCreateSerializer(InputSerializer):
     username = UsernameField()
     email = serializers.EmailField(max_length=254)
     password = NewPasswordField()
-    first_name = serializers.CharField(max_length=150)
-    last_name = serializers.CharField(max_length=150)
+    first_name = NameField(max_length=150)
+    last_name = NameField(max_length=150)
     specialization = serializers.PrimaryKeyRelatedField(queryset=Specialization.objects.all())
     license_number = serializers.CharField(max_length=64)
     years_of_experience = serializers.IntegerField(min_value=0, max_value=80)
-    bio = serializers.CharField(required=False, allow_blank=True, max_length=4000)
+    bio = FreeTextField(required=False, allow_blank=True, max_length=4000)
     requires_approval = serializers.BooleanField(required=False, default=True)
 
 
 class DoctorSelfUpdateSerializer(InputSerializer):
     """What a doctor may change about themselves."""
 
-    bio = serializers.CharField(required=False, allow_blank=True, max_length=4000)
+    bio = FreeTextField(required=False, allow_blank=True, max_length=4000)
     requires_approval = serializers.BooleanField(required=False)
 
 
 class DoctorAdminUpdateSerializer(DoctorSelfUpdateSerializer):
-    first_name = serializers.CharField(required=False, max_length=150)
-    last_name = serializers.CharField(required=False, max_length=150)
+    first_name = NameField(required=False, max_length=150)
+    last_name = NameField(required=False, max_length=150)
     email = serializers.EmailField(required=False, max_length=254)
     specialization = serializers.PrimaryKeyRelatedField(
         queryset=Specialization.objects.all(), required=False

@@ -3,7 +3,7 @@ from rest_framework import serializers
 
 from accounts.api.serializers import UsernameField
 from accounts.models import User
-from core.api.fields import BoundedDateField, NewPasswordField
+from core.api.fields import BoundedDateField, NameField, NewPasswordField
 from core.api.input_serializers import InputSerializer
 from patients.models import Gender, Patient
 
@@ -65,8 +65,8 @@ class PatientRegisterSerializer(InputSerializer):
     username = UsernameField()
     email = serializers.EmailField(max_length=254)
     password = NewPasswordField()
-    first_name = serializers.CharField(max_length=150)
-    last_name = serializers.CharField(max_length=150)
+    first_name = NameField(max_length=150)
+    last_name = NameField(max_length=150)
     date_of_birth = BoundedDateField(validators=[_date_of_birth_validate])
     gender = serializers.ChoiceField(choices=Gender.choices, required=False, allow_blank=True)
     contact_number = serializers.CharField(max_length=32, required=False, allow_blank=True)

@@ -288,6 +288,9 @@ THROTTLE_RATES = {
 # 400 KB even with each character JSON-escaped as a surrogate pair), so only a body that no
 # endpoint could accept meets the limit.
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=512 * 1024)
+# JSON bodies nested deeper than this are a 400 `parse_error` (core/api/parsers.py); no endpoint
+# reads more than a few levels.
+MAX_JSON_DEPTH = env.int("MAX_JSON_DEPTH", default=32)
 
 REST_FRAMEWORK = {
     # simplejwt loads the user on every request and refuses an inactive one, so a blacklisted
@@ -296,7 +299,7 @@ REST_FRAMEWORK = {
         "rest_framework_simplejwt.authentication.JWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_THROTTLE_CLASSES": [

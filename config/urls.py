@@ -2,7 +2,12 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from core.api.error_pages import json_not_found, json_server_error
+from core.api.error_pages import (
+    json_bad_request,
+    json_not_found,
+    json_permission_denied,
+    json_server_error,
+)
 from core.api.health import HealthView
 
 api_v1 = [
@@ -24,5 +29,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
 ]
 
+handler400 = json_bad_request
+handler403 = json_permission_denied
 handler404 = json_not_found
 handler500 = json_server_error

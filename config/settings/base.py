@@ -331,6 +331,7 @@ DRF_STANDARDIZED_ERRORS = {
         "405",
         "406",
         "409",
+        "411",
         "413",
         "415",
         "422",
@@ -389,6 +390,7 @@ SPECTACULAR_SETTINGS = {
             name: f"core.openapi.error_envelopes.{name}.choices"
             for name in [
                 "ErrorCode401Enum",
+                "ErrorCode411Enum",
                 "ErrorCode413Enum",
                 "ErrorCode503Enum",
                 "ErrorCode503WriteEnum",

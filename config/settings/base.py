@@ -34,9 +34,13 @@ def env_duration(name: str, default: timedelta) -> timedelta:
 # Core ----------------------------------------------------------------------------------------
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str(
-    "SECRET_KEY", default="careslot-development-secret-key-change-me-in-production"
-)
+# The development defaults of the secrets are public (they are in this file): production
+# settings refuse to start with them, and `check --deploy` reports them (core/checks.py).
+DEVELOPMENT_SECRETS = {
+    "SECRET_KEY": "careslot-development-secret-key-change-me-in-production",
+    "FIELD_ENCRYPTION_KEY": "careslot-development-field-key-change-me-in-production",
+}
+SECRET_KEY = env.str("SECRET_KEY", default=DEVELOPMENT_SECRETS["SECRET_KEY"])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Behind a reverse proxy that sets X-Forwarded-For, the client address is read from it.
@@ -152,7 +156,7 @@ STORAGES = {
 # Encryption at rest of protected health information (django-cryptography-5) -----------------
 
 FIELD_ENCRYPTION_KEY = env.str(
-    "FIELD_ENCRYPTION_KEY", default="careslot-development-field-key-change-me-in-production"
+    "FIELD_ENCRYPTION_KEY", default=DEVELOPMENT_SECRETS["FIELD_ENCRYPTION_KEY"]
 )
 CRYPTOGRAPHY_KEY = FIELD_ENCRYPTION_KEY
 CRYPTOGRAPHY_SALT = env.str("FIELD_ENCRYPTION_SALT", default="careslot-phi")

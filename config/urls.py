@@ -9,6 +9,7 @@ from core.api.error_pages import (
     json_server_error,
 )
 from core.api.health import HealthView
+from core.api.index import IndexView
 
 api_v1 = [
     path("", include("accounts.api.urls")),
@@ -22,6 +23,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("", IndexView.as_view(), name="index"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

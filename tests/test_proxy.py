@@ -28,10 +28,11 @@ from tests.servers import (
 
 WORKERS = 2
 SLOW_CLIENTS = WORKERS + 2
-# Each slow client sends a header line this often, for this long: longer than any request
-# takes, shorter than nginx's client_header_timeout (10 s), which would end them.
+# Each slow client sends a header line this often, for this long: far longer than any request
+# takes, and shorter than nginx's client_header_timeout and client_body_timeout (10 s), which
+# would end the slow clients and the half-sent real request.
 SLOW_LINE_SECONDS = 2
-SLOW_FOR_SECONDS = 8
+SLOW_FOR_SECONDS = 6
 # A health check that does not answer within this is a hang (it answers in milliseconds).
 HEALTH_TIMEOUT_SECONDS = 5
 

@@ -28,7 +28,7 @@ class JSONParser(parsers.JSONParser):
     500 on every JSON endpoint, sign-in included. Where that happens depends on how deep the
     stack already is, so the limit is a setting instead, far above what any request needs
     (no endpoint reads more than a few levels) and far below the decoder's: every body
-    nested past it is refused the same way, before any code walks it.
+    nested past it is refused the same way, before any view sees it.
     """
 
     def parse(self, stream, media_type=None, parser_context=None):

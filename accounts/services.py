@@ -220,11 +220,13 @@ def user_and_profile_update(*, profile, profile_fields: frozenset[str], changes:
 
     Name and email changes go to the account, the rest to the profile; any other key is a
     programming error. A taken email is a 400 on `email`, also when a concurrent change
-    takes it first.
+    takes it first. No changes (an empty PATCH) write nothing, not even `updated_at`.
     """
     unknown = set(changes) - USER_NAME_FIELDS - profile_fields
     if unknown:
         raise ValueError(f"not fields of {type(profile).__name__}: {sorted(unknown)}")
+    if not changes:
+        return
     user = profile.user
     if "email" in changes:
         user_identity_unique_check(email=changes["email"], exclude=user)

@@ -2,8 +2,14 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from core.api.error_pages import json_not_found, json_server_error
+from core.api.error_pages import (
+    json_bad_request,
+    json_not_found,
+    json_permission_denied,
+    json_server_error,
+)
 from core.api.health import HealthView
+from core.api.index import IndexView
 
 api_v1 = [
     path("", include("accounts.api.urls")),
@@ -17,6 +23,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("", IndexView.as_view(), name="index"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -24,5 +31,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
 ]
 
+handler400 = json_bad_request
+handler403 = json_permission_denied
 handler404 = json_not_found
 handler500 = json_server_error

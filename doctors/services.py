@@ -43,7 +43,13 @@ def specialization_create(*, name: str) -> Specialization:
         raise SpecializationNameTaken() from error
 
 
-def specialization_update(*, specialization: Specialization, name: str) -> Specialization:
+def specialization_update(
+    *, specialization: Specialization, name: str | None = None
+) -> Specialization:
+    """Rename a specialization (names unique ignoring case, as on create). As a PATCH asks, a
+    name left out changes nothing and writes nothing."""
+    if name is None:
+        return specialization
     _name_unique_check(name=name, exclude_pk=specialization.pk)
     try:
         with transaction.atomic():

@@ -34,9 +34,13 @@ def env_duration(name: str, default: timedelta) -> timedelta:
 # Core ----------------------------------------------------------------------------------------
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str(
-    "SECRET_KEY", default="careslot-development-secret-key-change-me-in-production"
-)
+# The development defaults of the secrets are public (they are in this file): production
+# settings refuse to start with them, and `check --deploy` reports them (core/checks.py).
+DEVELOPMENT_SECRETS = {
+    "SECRET_KEY": "careslot-development-secret-key-change-me-in-production",
+    "FIELD_ENCRYPTION_KEY": "careslot-development-field-key-change-me-in-production",
+}
+SECRET_KEY = env.str("SECRET_KEY", default=DEVELOPMENT_SECRETS["SECRET_KEY"])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # The client's address (throttles, sign-in lockout, audit log; core.request.client_ip) is the
@@ -167,7 +171,7 @@ STORAGES = {
 # Encryption at rest of protected health information (django-cryptography-5) -----------------
 
 FIELD_ENCRYPTION_KEY = env.str(
-    "FIELD_ENCRYPTION_KEY", default="careslot-development-field-key-change-me-in-production"
+    "FIELD_ENCRYPTION_KEY", default=DEVELOPMENT_SECRETS["FIELD_ENCRYPTION_KEY"]
 )
 CRYPTOGRAPHY_KEY = FIELD_ENCRYPTION_KEY
 CRYPTOGRAPHY_SALT = env.str("FIELD_ENCRYPTION_SALT", default="careslot-phi")
@@ -323,6 +327,9 @@ THROTTLE_RATES = {
 # 400 KB even with each character JSON-escaped as a surrogate pair), so only a body that no
 # endpoint could accept meets the limit.
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=512 * 1024)
+# JSON bodies nested deeper than this are a 400 `parse_error` (core/api/parsers.py); no endpoint
+# reads more than a few levels.
+MAX_JSON_DEPTH = env.int("MAX_JSON_DEPTH", default=32)
 
 REST_FRAMEWORK = {
     # simplejwt loads the user on every request and refuses an inactive one, so a blacklisted
@@ -332,7 +339,7 @@ REST_FRAMEWORK = {
         "accounts.api.authentication.JWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_THROTTLE_CLASSES": [
@@ -364,6 +371,7 @@ DRF_STANDARDIZED_ERRORS = {
         "405",
         "406",
         "409",
+        "411",
         "413",
         "415",
         "422",
@@ -424,6 +432,7 @@ SPECTACULAR_SETTINGS = {
             name: f"core.openapi.error_envelopes.{name}.choices"
             for name in [
                 "ErrorCode401Enum",
+                "ErrorCode411Enum",
                 "ErrorCode413Enum",
                 "ErrorCode503Enum",
                 "ErrorCode503WriteEnum",

@@ -4,16 +4,35 @@
 --fail-level WARNING` passes with the variables of README.md's production section set.
 """
 
+from django.core.exceptions import ImproperlyConfigured
+
 from config.settings.base import *  # noqa: F403
-from config.settings.base import LOGGING, env
+from config.settings.base import DEVELOPMENT_SECRETS, LOGGING, env
+from core.checks import public_secrets
 
 DEBUG = False
 
-# No development defaults: a missing secret stops the process at start-up.
+# No development defaults: a missing secret, or one left at its public development value,
+# stops every process (web, worker, beat, manage.py) at start-up. `check --deploy` reports the
+# same for any other settings module (core/checks.py).
 SECRET_KEY = env.str("SECRET_KEY")
 FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY")
 CRYPTOGRAPHY_KEY = FIELD_ENCRYPTION_KEY
 SIMPLE_JWT = {**SIMPLE_JWT, "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default=SECRET_KEY)}  # noqa: F405
+_public = public_secrets(
+    {
+        "SECRET_KEY": SECRET_KEY,
+        "FIELD_ENCRYPTION_KEY": FIELD_ENCRYPTION_KEY,
+        "JWT_SIGNING_KEY": SIMPLE_JWT["SIGNING_KEY"],
+    },
+    DEVELOPMENT_SECRETS,
+)
+if _public:
+    raise ImproperlyConfigured(
+        f"{', '.join(_public)}: the public development default; set a secret one in the "
+        "environment."
+    )
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

@@ -1,10 +1,11 @@
 import re
 
+from django.core import exceptions as django_exceptions
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import Count, QuerySet, Window
 from django.db.models.query import ModelIterable, ValuesIterable
 from rest_framework import pagination
-from rest_framework.exceptions import ErrorDetail, ValidationError
+from rest_framework.exceptions import ErrorDetail, NotFound, ValidationError
 
 from core.api.input_serializers import MAX_BIGINT
 
@@ -144,4 +145,29 @@ class IndexOrderedPagination(PageNumberPagination):
 
 
 class CursorPagination(PageSizeMixin, pagination.CursorPagination):
-    """Cursor pagination (the audit log); a cursor that cannot be read is a 404."""
+    """Cursor pagination (the audit log); a cursor that cannot be read is a 404.
+
+    DRF refuses a cursor it cannot decode, but passes the position it carries (`p=`) to the
+    query unread: a crafted cursor (`p=x`, base64 `cD14`) made the database layer fail on the
+    value, a 500. Here the position must be a value of the first ordering field, as every
+    cursor the API hands out carries.
+    """
+
+    def paginate_queryset(self, queryset, request, view=None):
+        first = self.get_ordering(request, queryset, view)[0].lstrip("-")
+        self.position_field = queryset.model._meta.get_field(first)
+        return super().paginate_queryset(queryset, request, view)
+
+    def decode_cursor(self, request):
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None:
+            try:
+                self.position_field.get_prep_value(self.position_field.to_python(cursor.position))
+            except (
+                django_exceptions.ValidationError,
+                ValueError,
+                TypeError,
+                OverflowError,
+            ) as error:
+                raise NotFound(self.invalid_cursor_message) from error
+        return cursor

@@ -5,16 +5,16 @@ Every 4xx and 5xx answer is the drf-standardized-errors envelope `{"type", "erro
 extends that to what this API really answers, for every operation:
 
 - each error status lists every `code` it can carry: the framework's (`FRAMEWORK_ERROR_CODES`,
-  e.g. simplejwt's 401 codes, the request guard's 413) plus the domain errors an operation
+  e.g. simplejwt's 401 codes, the request guard's 411 and 413) plus the domain errors an operation
   declares with `error_responses(...)` (merged into one envelope per status: a booking's 403 is
   `permission_denied` or `booking_restricted`, its 400 a validation error or `slot_in_past`);
 - a validation error (400) lists, per `attr`, the codes of the body's fields or of the query
   parameters (django-filter forms and query serializers given as `parameters=[...]`), plus
   `unknown_field` for a body field the endpoint does not accept and `null_characters_not_allowed`
   for a NUL character in the query string;
-- 413 on every operation with a request body, 503 on every operation (the database is
-  unreachable or a statement ran past its timeout; `lock_timeout` too where a write waits for
-  a row lock).
+- 411 (a chunked body) and 413 on every operation with a request body, 503 on every operation
+  (the database is unreachable or a statement ran past its timeout; `lock_timeout` too where a
+  write waits for a row lock).
 """
 
 from collections import defaultdict
@@ -58,6 +58,8 @@ FRAMEWORK_ERROR_CODES: dict[str, tuple[str, ...]] = {
     "404": ("not_found",),
     "405": ("method_not_allowed",),
     "406": ("not_acceptable",),
+    # A body sent chunked instead of with a Content-Length (core.api.guards).
+    "411": ("length_required",),
     "413": ("request_too_large",),
     "415": ("unsupported_media_type",),
     "429": ("throttled",),
@@ -84,6 +86,7 @@ def _code_enum(name: str, codes: tuple[str, ...]) -> type[models.TextChoices]:
 
 # Named in SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"], so each choice set keeps one stable name.
 ErrorCode401Enum = _code_enum("ErrorCode401Enum", FRAMEWORK_ERROR_CODES["401"])
+ErrorCode411Enum = _code_enum("ErrorCode411Enum", FRAMEWORK_ERROR_CODES["411"])
 ErrorCode413Enum = _code_enum("ErrorCode413Enum", FRAMEWORK_ERROR_CODES["413"])
 ErrorCode503Enum = _code_enum("ErrorCode503Enum", FRAMEWORK_ERROR_CODES["503"])
 ErrorCode503WriteEnum = _code_enum("ErrorCode503WriteEnum", WRITE_503_CODES)
@@ -226,7 +229,7 @@ class ErrorResponsesSchema(standardized.AutoSchema):
             return False
         if status_code in ("409", "422"):
             return False  # domain errors only
-        if status_code == "413":
+        if status_code in ("411", "413"):
             return self._has_request_body()
         if status_code == "503":
             return True

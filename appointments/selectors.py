@@ -3,7 +3,7 @@
 from django.db.models import F, QuerySet
 
 from accounts.models import User
-from appointments.models import Appointment, AppointmentStatus, Penalty
+from appointments.models import Appointment, Penalty
 
 
 def _visible_to(appointments: QuerySet[Appointment], user: User) -> QuerySet[Appointment]:
@@ -46,30 +46,6 @@ def appointment_list_page(*, user: User) -> QuerySet[Appointment]:
             doctor_last_name=F("doctor__user__last_name"),
         ),
         user,
-    )
-
-
-def patient_record_readable(*, user: User, patient_id) -> bool:
-    """Who may read a patient's medical record: the patient, admins, and a doctor while they
-    have a confirmed or completed appointment with the patient."""
-    if user.is_admin or (user.is_patient and user.pk == patient_id):
-        return True
-    return (
-        user.is_doctor
-        and Appointment.objects.filter(
-            patient_id=patient_id,
-            doctor_id=user.pk,
-            status__in=(AppointmentStatus.CONFIRMED, AppointmentStatus.COMPLETED),
-        ).exists()
-    )
-
-
-def patient_encounters(*, patient_id) -> QuerySet[Appointment]:
-    """The patient's completed appointments, newest first: the encounters of their record."""
-    return (
-        Appointment.objects.filter(patient_id=patient_id, status=AppointmentStatus.COMPLETED)
-        .select_related("doctor__user")
-        .order_by("-start")
     )
 
 

@@ -6,8 +6,12 @@ from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from appointments import selectors
 from appointments.api.serializers import MedicalRecordSerializer, MedicalRecordUpdateSerializer
+from appointments.medical_records import (
+    RecordAccess,
+    medical_record_access,
+    medical_record_encounters,
+)
 from patients.models import Patient
 from patients.services import medical_record_read_record, patient_medical_record_update
 
@@ -19,20 +23,26 @@ class MedicalRecordView(GenericAPIView):
 
     serializer_class = MedicalRecordSerializer
 
-    def _patient(self, request, pk) -> Patient:
-        if not selectors.patient_record_readable(user=request.user, patient_id=pk):
+    def _patient(self, request, pk, needs: RecordAccess) -> Patient:
+        """The patient whose record `request.user` may read (`needs` READ) or write (WRITE),
+        by `appointments.medical_records.medical_record_access`."""
+        access = medical_record_access(user=request.user, patient_id=pk)
+        if access is RecordAccess.NONE:
             raise NotFound()
-        return get_object_or_404(Patient, pk=pk)
+        patient = get_object_or_404(Patient, pk=pk)
+        if needs is RecordAccess.WRITE and access is not RecordAccess.WRITE:
+            self.permission_denied(request, message="Patients cannot edit their medical record.")
+        return patient
 
     def _record(self, patient: Patient) -> dict:
         """The record to show; every showing is written to the audit log."""
-        patient.encounters = selectors.patient_encounters(patient_id=patient.pk)
+        patient.encounters = medical_record_encounters(patient_id=patient.pk)
         medical_record_read_record(patient=patient)
         return MedicalRecordSerializer(patient).data
 
     @extend_schema(summary="Read a medical record")
     def get(self, request, pk):
-        return Response(self._record(self._patient(request, pk)))
+        return Response(self._record(self._patient(request, pk, RecordAccess.READ)))
 
     @extend_schema(
         request=MedicalRecordUpdateSerializer,
@@ -40,9 +50,7 @@ class MedicalRecordView(GenericAPIView):
         summary="Update a medical record (the treating doctor, admin)",
     )
     def patch(self, request, pk):
-        patient = self._patient(request, pk)
-        if request.user.is_patient:
-            self.permission_denied(request, message="Patients cannot edit their medical record.")
+        patient = self._patient(request, pk, RecordAccess.WRITE)
         serializer = MedicalRecordUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         patient = patient_medical_record_update(patient=patient, **serializer.validated_data)

@@ -3,7 +3,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import mixins, status, viewsets
-from rest_framework.exceptions import ErrorDetail, NotFound, ValidationError
+from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -230,26 +230,13 @@ class DoctorSlotListView(SlotListView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Slot.objects.none()
+        # The doctor first: unknown, or blacklisted to a non-admin, is a 404 before the query
+        # and the page are read. Whether the caller may see them is all it asks: none is loaded.
+        if not doctor_list_visible(user=self.request.user).filter(pk=self.kwargs["pk"]).exists():
+            raise Http404
         query = self.query()
         return selectors.slot_list_free(
             doctor_id=self.kwargs["pk"],
             date_from=query.get("date_from"),
             date_to=query.get("date_to"),
         )
-
-    def list(self, request, *args, **kwargs):
-        # Free slots exist only for a doctor who exists and is not blacklisted, whom everyone
-        # may see; only an empty or refused answer needs asking whether the caller may see
-        # the doctor, who is a 404 before anything else.
-        try:
-            response = super().list(request, *args, **kwargs)
-        except (ValidationError, NotFound):
-            if not self._doctor_visible():
-                raise Http404 from None
-            raise
-        if not response.data["results"] and not self._doctor_visible():
-            raise Http404
-        return response
-
-    def _doctor_visible(self) -> bool:
-        return doctor_list_visible(user=self.request.user).filter(pk=self.kwargs["pk"]).exists()

@@ -74,6 +74,8 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     Anything else answers 404."""
 
     lookup_value_converter = "uuid"
+    # appointments_patient_start and appointments_doctor_start read a patient's or a doctor's
+    # appointments in page order, and no other row; an admin's whole list is sorted anyway.
     pagination_class = IndexOrderedPagination
     filter_backends = [FilterWhenAskedBackend]
     filterset_class = AppointmentFilter

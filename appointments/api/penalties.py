@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from appointments import selectors, services
 from appointments.api.serializers import PenaltySerializer
 from appointments.models import Penalty
+from core.api.pagination import PageNumberPagination
 from core.api.permissions import IsAdmin
 
 
@@ -16,6 +17,7 @@ class PenaltyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """No-show penalties: admins see all, a patient their own."""
 
     serializer_class = PenaltySerializer
+    pagination_class = PageNumberPagination  # counted in a subquery: no index orders it by date
     lookup_value_converter = "uuid"
 
     def get_queryset(self):

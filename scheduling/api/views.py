@@ -8,7 +8,7 @@ from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from core.api.pagination import IndexOrderedPagination
+from core.api.pagination import IndexOrderedPagination, PageNumberPagination
 from core.api.permissions import IsAdmin, IsDoctorOrAdmin
 from core.openapi.error_envelopes import error_responses
 from doctors.models import Doctor
@@ -49,6 +49,7 @@ class DoctorScheduleViewSet(
     """Rows of a doctor's schedule: a doctor works on their own, an admin on anyone's."""
 
     permission_classes = [IsDoctorOrAdmin]
+    pagination_class = PageNumberPagination  # counted in a subquery: the safe form, short lists
     lookup_value_converter = "uuid"
     selector = None
 
@@ -177,6 +178,7 @@ class HolidayViewSet(
 ):
     queryset = Holiday.objects.order_by("date")
     serializer_class = HolidaySerializer
+    pagination_class = PageNumberPagination  # counted in a subquery: the safe form, a short list
     lookup_value_converter = "uuid"
 
     def get_permissions(self):
@@ -200,6 +202,9 @@ class SlotListView(ListAPIView):
     serializer_class = SlotSerializer
     permission_classes = [AllowAny]
     query_serializer_class = SlotQuerySerializer
+    # Counted in a subquery: otherwise a search by specialization alone walks
+    # scheduling_slot_free_start over the whole table (tests/api/test_pagination_plans.py).
+    pagination_class = PageNumberPagination
 
     def query(self) -> dict:
         query = self.query_serializer_class(data=self.request.query_params)
@@ -225,6 +230,7 @@ class DoctorSlotListView(SlotListView):
     """Free slots of one doctor (404 for an unknown or, to non-admins, blacklisted doctor)."""
 
     query_serializer_class = DoctorSlotQuerySerializer
+    # scheduling_slot_doctor_start reads the doctor's slots in page order, and no other row.
     pagination_class = IndexOrderedPagination
 
     def get_queryset(self):

@@ -34,10 +34,9 @@ def appointment_list_page(*, user: User) -> QuerySet[Appointment]:
     """The appointments `user` may see, shaped for a list page: the encrypted clinical notes,
     which a list never shows, are not read, and the patient's and the doctor's names come as
     columns of the row (`patient_first_name`, `patient_last_name`, `doctor_first_name`,
-    `doctor_last_name`) rather than as four related objects per row. Loading whole user rows
-    and decrypting the notes of every row was a third of the list's CPU time; building the
-    related objects another tenth (bench/README.md). One query for the page whatever its
-    size, which also counts the rows (`core.api.pagination.CountingPaginator`)."""
+    `doctor_last_name`) rather than as four related objects per row (why: bench/README.md,
+    "`GET /appointments/`"). One query for the page whatever its size, which also counts the
+    rows (`core.api.pagination.CountingPaginator`)."""
     return _visible_to(
         Appointment.objects.only(*_LIST_FIELDS).annotate(
             patient_first_name=F("patient__user__first_name"),

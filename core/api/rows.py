@@ -1,10 +1,9 @@
 """Serializers that build each row as one dict, from their declared fields.
 
-For the busiest lists (free slots, appointments): DRF builds a serializer's fields on every
-request and sends every value through each field's `get_attribute`, which cost as much as
-reading the page (bench/README.md, "Profiles"). `HandBuiltRows` reads the declared fields
-once per class and then builds each row from them directly; the fields still make the schema,
-and `tests/test_representation.py` checks that the JSON is the one DRF's fields give.
+For the busiest lists (free slots, appointments; why: bench/README.md, "Profiles"),
+`HandBuiltRows` reads a serializer's declared fields once per class, not on every request, and
+builds each row from them directly; the fields still make the schema, and
+`tests/test_representation.py` checks that the JSON is the one DRF's fields give.
 """
 
 import uuid

@@ -3,7 +3,7 @@
 from django.db.models import F, QuerySet
 
 from accounts.models import User
-from appointments.models import Appointment, AppointmentStatus, Penalty
+from appointments.models import Appointment, Penalty
 
 
 def _visible_to(appointments: QuerySet[Appointment], user: User) -> QuerySet[Appointment]:
@@ -34,10 +34,9 @@ def appointment_list_page(*, user: User) -> QuerySet[Appointment]:
     """The appointments `user` may see, shaped for a list page: the encrypted clinical notes,
     which a list never shows, are not read, and the patient's and the doctor's names come as
     columns of the row (`patient_first_name`, `patient_last_name`, `doctor_first_name`,
-    `doctor_last_name`) rather than as four related objects per row. Loading whole user rows
-    and decrypting the notes of every row was a third of the list's CPU time; building the
-    related objects another tenth (bench/README.md). One query for the page whatever its
-    size, which also counts the rows (`core.api.pagination.CountingPaginator`)."""
+    `doctor_last_name`) rather than as four related objects per row (why: bench/README.md,
+    "`GET /appointments/`"). One query for the page whatever its size, which also counts the
+    rows (`core.api.pagination.CountingPaginator`)."""
     return _visible_to(
         Appointment.objects.only(*_LIST_FIELDS).annotate(
             patient_first_name=F("patient__user__first_name"),
@@ -46,30 +45,6 @@ def appointment_list_page(*, user: User) -> QuerySet[Appointment]:
             doctor_last_name=F("doctor__user__last_name"),
         ),
         user,
-    )
-
-
-def patient_record_readable(*, user: User, patient_id) -> bool:
-    """Who may read a patient's medical record: the patient, admins, and a doctor while they
-    have a confirmed or completed appointment with the patient."""
-    if user.is_admin or (user.is_patient and user.pk == patient_id):
-        return True
-    return (
-        user.is_doctor
-        and Appointment.objects.filter(
-            patient_id=patient_id,
-            doctor_id=user.pk,
-            status__in=(AppointmentStatus.CONFIRMED, AppointmentStatus.COMPLETED),
-        ).exists()
-    )
-
-
-def patient_encounters(*, patient_id) -> QuerySet[Appointment]:
-    """The patient's completed appointments, newest first: the encounters of their record."""
-    return (
-        Appointment.objects.filter(patient_id=patient_id, status=AppointmentStatus.COMPLETED)
-        .select_related("doctor__user")
-        .order_by("-start")
     )
 
 

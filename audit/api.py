@@ -64,5 +64,5 @@ class AuditLogViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     queryset = AuditLog.objects.all()
     serializer_class = AuditLogSerializer
     permission_classes = [IsAdmin]
-    pagination_class = AuditLogPagination
+    pagination_class = AuditLogPagination  # cursor pages: the log grows while it is read
     filterset_class = AuditLogFilter

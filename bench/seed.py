@@ -39,7 +39,7 @@ from django.utils import timezone  # noqa: E402
 from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from accounts.models import Role, User  # noqa: E402
+from accounts.models import Role, User, username_fold  # noqa: E402
 from appointments.models import (  # noqa: E402
     ACTIVE_STATUSES,
     Appointment,
@@ -108,6 +108,7 @@ def users_create(role: str, prefix: str, count: int, start: int = 0) -> list[Use
     users = [
         User(
             username=f"{prefix}{start + n:05d}",
+            username_folded=username_fold(f"{prefix}{start + n:05d}"),
             email=f"{prefix}{start + n:05d}@bench.example",
             first_name=rng.choice(["Ada", "Grace", "Alan", "Mary", "John", "Rosa", "Lin"]),
             last_name=f"{prefix.title()}{start + n:05d}",

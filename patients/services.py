@@ -79,7 +79,8 @@ MEDICAL_RECORD_FIELDS = frozenset(
 
 
 def patient_medical_record_update(*, patient: Patient, **changes) -> Patient:
-    """Update the encrypted parts of a patient's record (who may is the view's question)."""
+    """Update the encrypted parts of a patient's record. Who may is decided above this app,
+    where appointments are known (`appointments.medical_records.medical_record_access`)."""
     user_and_profile_update(profile=patient, profile_fields=MEDICAL_RECORD_FIELDS, changes=changes)
     return patient
 

@@ -30,9 +30,8 @@ def slot_list_free(
 
     Each slot carries what a search result shows of its doctor as plain columns
     (`doctor_first_name`, `doctor_last_name`, `specialization_id`, `specialization_name`)
-    rather than as related model instances: a page of results then builds no Doctor, User or
-    Specialization objects, which with the query's compilation was most of the endpoint's CPU
-    time (bench/README.md).
+    rather than as related model instances, so a page of results builds no Doctor, User or
+    Specialization objects (why: bench/README.md, "`GET /slots/`").
     """
     now = timezone.now()
     lower, upper = day_bounds(date_from, date_to)
@@ -53,9 +52,8 @@ def slot_list_free(
 def _free_slots_shaped(zone: ZoneInfo) -> QuerySet[Slot]:
     """The part of `slot_list_free` that does not depend on the request or the time: the
     standing conditions and the shape of a result row. Built once per process and time zone,
-    and only ever refined (every `filter()` returns a new queryset, this one is never
-    evaluated): building these expressions on every search was a tenth of its CPU time
-    (bench/README.md)."""
+    and only ever refined: every `filter()` returns a new queryset, this one is never
+    evaluated (why: bench/README.md, "`GET /slots/`")."""
     time_off = TimeOff.objects.filter(
         doctor_id=OuterRef("doctor_id"), start__lt=OuterRef("end"), end__gt=OuterRef("start")
     )

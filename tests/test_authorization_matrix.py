@@ -11,7 +11,6 @@ from datetime import date, time, timedelta
 
 import pytest
 from django.db import transaction
-from django.urls import URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -30,6 +29,7 @@ from tests.factories import (
     SpecializationFactory,
     in_future,
 )
+from tests.routes import api_routes
 from tests.schedule import window_published
 
 ROLES = ["anon", "patient_a", "patient_b", "doctor_x", "doctor_y", "blacklisted", "admin"]
@@ -414,17 +414,8 @@ MATRIX = [
 
 
 def _route_methods() -> set[tuple[str, str]]:
-    def walk(patterns, prefix=""):
-        for pattern in patterns:
-            if isinstance(pattern, URLResolver):
-                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
-            else:
-                yield prefix + str(pattern.pattern), pattern.callback
-
     found = set()
-    for route, callback in walk(get_resolver().url_patterns):
-        if not route.startswith("api/v1/"):
-            continue
+    for route, callback in api_routes():
         actions = getattr(callback, "actions", None)
         if actions:
             view_class = callback.cls
@@ -438,7 +429,7 @@ def _route_methods() -> set[tuple[str, str]]:
             methods = {
                 m for m in ("get", "post", "put", "patch", "delete") if hasattr(view_class, m)
             }
-        found |= {(method, route.removeprefix("api/v1/")) for method in methods}
+        found |= {(method, route) for method in methods}
     return found
 
 

@@ -1,6 +1,7 @@
-"""The serializers that build their rows by hand (`core.api.rows`) give exactly the
-JSON their declared fields give, for every kind of row they are handed: a list page's row, a
-whole appointment, one fresh from booking, with and without its optional values."""
+"""The serializers that build their rows by hand (`core.api.rows.HandBuiltRows`) give exactly
+the JSON their declared fields give, keys in the same order, for every kind of row they are
+handed: a list page's row, a whole appointment, one fresh from booking, with and without its
+optional values."""
 
 import json
 
@@ -25,7 +26,9 @@ def _both(serializer_class, row) -> tuple[dict, dict]:
     serializer = serializer_class()
     by_fields = serializers.Serializer.to_representation(serializer, row)
     as_json = lambda data: json.loads(JSONRenderer().render(data))  # noqa: E731
-    return as_json(serializer.to_representation(row)), as_json(by_fields)
+    fast = as_json(serializer.to_representation(row))
+    assert list(fast) == list(by_fields), "the keys in the declared fields' order"
+    return fast, as_json(by_fields)
 
 
 @pytest.fixture

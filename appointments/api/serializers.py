@@ -1,30 +1,20 @@
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
-from accounts.models import full_name
+from accounts.api.fields import FullNameField
 from appointments.models import Appointment, AppointmentStatusChange, Feedback, Penalty
 from core.api.fields import AwareDateTimeField, StrictUUIDField
 from core.api.input_serializers import InputSerializer
-from core.api.rows import datetime_text, id_text
+from core.api.rows import HandBuiltRows
 from doctors.models import Doctor
 from patients.models import Patient
 
 
-def _party_names(appointment: Appointment) -> tuple[str, str]:
-    """The patient's and the doctor's full names: from the name columns of a list page's row
-    (`selectors.appointment_list_page`), otherwise from the related users."""
-    if hasattr(appointment, "patient_first_name"):
-        return (
-            full_name(appointment.patient_first_name, appointment.patient_last_name),
-            full_name(appointment.doctor_first_name, appointment.doctor_last_name),
-        )
-    return appointment.patient.user.get_full_name(), appointment.doctor.user.get_full_name()
-
-
-class AppointmentSerializer(serializers.ModelSerializer):
-    patient_name = serializers.SerializerMethodField()
-    doctor_name = serializers.SerializerMethodField()
+class AppointmentSerializer(HandBuiltRows, serializers.ModelSerializer):
+    # The names come from a list page's name columns (`selectors.appointment_list_page`) or,
+    # for one appointment, from the related users.
+    patient_name = FullNameField("patient")
+    doctor_name = FullNameField("doctor")
 
     class Meta:
         model = Appointment
@@ -46,34 +36,6 @@ class AppointmentSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(serializers.CharField())
-    def get_patient_name(self, appointment: Appointment) -> str:
-        return _party_names(appointment)[0]
-
-    @extend_schema_field(serializers.CharField())
-    def get_doctor_name(self, appointment: Appointment) -> str:
-        return _party_names(appointment)[1]
-
-    def to_representation(self, appointment: Appointment) -> dict:
-        """The declared fields' output, built directly (`core.api.rows`)."""
-        patient_name, doctor_name = _party_names(appointment)
-        return {
-            "id": id_text(appointment.id),
-            "patient": id_text(appointment.patient_id),
-            "patient_name": patient_name,
-            "doctor": id_text(appointment.doctor_id),
-            "doctor_name": doctor_name,
-            "slot": id_text(appointment.slot_id),
-            "start": datetime_text(appointment.start),
-            "end": datetime_text(appointment.end),
-            "status": str(appointment.status),
-            "reason": appointment.reason,
-            "rescheduled_from": id_text(appointment.rescheduled_from_id),
-            "is_override": appointment.is_override,
-            "created_at": datetime_text(appointment.created_at),
-            "updated_at": datetime_text(appointment.updated_at),
-        }
-
 
 class AppointmentDetailSerializer(AppointmentSerializer):
     """One appointment as its patient, its doctor and admins see it, clinical notes included."""
@@ -81,13 +43,6 @@ class AppointmentDetailSerializer(AppointmentSerializer):
     class Meta(AppointmentSerializer.Meta):
         fields = [*AppointmentSerializer.Meta.fields, "diagnosis", "treatment_notes"]
         read_only_fields = fields
-
-    def to_representation(self, appointment: Appointment) -> dict:
-        return {
-            **super().to_representation(appointment),
-            "diagnosis": appointment.diagnosis,
-            "treatment_notes": appointment.treatment_notes,
-        }
 
 
 class AppointmentBookSerializer(InputSerializer):
@@ -191,16 +146,12 @@ class PenaltySerializer(serializers.ModelSerializer):
 
 class EncounterSerializer(serializers.ModelSerializer):
     appointment = serializers.UUIDField(source="pk", read_only=True)
-    doctor_name = serializers.SerializerMethodField()
+    doctor_name = FullNameField("doctor")
 
     class Meta:
         model = Appointment
         fields = ["appointment", "start", "doctor", "doctor_name", "diagnosis", "treatment_notes"]
         read_only_fields = fields
-
-    @extend_schema_field(serializers.CharField())
-    def get_doctor_name(self, appointment: Appointment) -> str:
-        return appointment.doctor.user.get_full_name()
 
 
 class MedicalRecordSerializer(serializers.Serializer):

@@ -1,26 +1,33 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from appointments.api import reports, views
+from appointments.api import (
+    appointments,
+    blacklisting,
+    feedback,
+    medical_records,
+    penalties,
+    reports,
+)
 
 router = SimpleRouter(use_regex_path=False)
-router.register("appointments", views.AppointmentViewSet, basename="appointment")
-router.register("penalties", views.PenaltyViewSet, basename="penalty")
+router.register("appointments", appointments.AppointmentViewSet, basename="appointment")
+router.register("penalties", penalties.PenaltyViewSet, basename="penalty")
 
 urlpatterns = [
     path(
         "doctors/<uuid:pk>/feedback/",
-        views.DoctorFeedbackListView.as_view(),
+        feedback.DoctorFeedbackListView.as_view(),
         name="doctor-feedback",
     ),
     path(
         "doctors/<uuid:pk>/blacklist/",
-        views.DoctorBlacklistView.as_view(),
+        blacklisting.DoctorBlacklistView.as_view(),
         name="doctor-blacklist",
     ),
     path(
         "patients/<uuid:pk>/medical-record/",
-        views.MedicalRecordView.as_view(),
+        medical_records.MedicalRecordView.as_view(),
         name="patient-medical-record",
     ),
     path("reports/no-shows/", reports.NoShowReportView.as_view(), name="report-no-shows"),

@@ -51,19 +51,17 @@ class PageSizeMixin:
 class CountingPaginator(Paginator):
     """A paginator that reads a page of a queryset and the total in one query.
 
-    Django's paginator counts first (`SELECT COUNT(*)`) and then reads the page: two queries
-    to build, send and plan on every list request, and at this API's sizes the planning and
-    the ORM's work cost more than running them (bench/README.md). Here the page's query also
-    returns `COUNT(*) OVER ()`, which PostgreSQL computes over every matching row before the
-    LIMIT applies (in a subquery, see `page`). Only an empty page (past the last, or of an
-    empty list) needs the separate count, to tell the two apart; so do DRF's `page=last`
-    (it asks for the number of pages first) and page numbers past what OFFSET takes. A
-    DISTINCT or combined query would count before DISTINCT applies, so those, and lists that
-    are not querysets, are paginated the usual way.
+    The page's query also returns `COUNT(*) OVER ()`, which PostgreSQL computes over every
+    matching row before the LIMIT applies; by default in a subquery, with the page's ORDER BY
+    and LIMIT outside it (see `page`). Only an empty page (past the last, or of an empty list)
+    needs the separate count, to tell the two apart; so do DRF's `page=last` (it asks for the
+    number of pages first) and page numbers past what OFFSET takes. A DISTINCT or combined
+    query would count before DISTINCT applies, so those, and lists that are not querysets, are
+    paginated the usual way. Why one query: bench/README.md, "Pagination".
     """
 
     TOTAL = "_paginator_total"
-    count_in_subquery = True  # see `page`, and `IndexOrderedPagination`
+    count_in_subquery = True  # see `page` and `IndexOrderedPagination`
 
     def page(self, number):
         if not self._counts_in_page():
@@ -75,10 +73,9 @@ class CountingPaginator(Paginator):
         counted = self.object_list.annotate(**{self.TOTAL: Window(Count("*"))})
         if self.count_in_subquery:
             # The filter, true of every row (each counts itself), makes Django put the
-            # counting query in a subquery and the page's ORDER BY and LIMIT outside it.
-            # Without it PostgreSQL 15 costs the whole-partition window as if the LIMIT cut
-            # it short and may walk an index over the whole table in page order: a slot
-            # search without dates took 103 ms instead of 2 ms at 240,000 slots.
+            # counting query in a subquery and the page's ORDER BY and LIMIT outside it, so
+            # that PostgreSQL plans the count over every matching row instead of walking an
+            # index in page order (bench/README.md, "Pagination").
             counted = counted.filter(**{f"{self.TOTAL}__gt": 0})
         rows = list(counted[bottom : bottom + self.per_page])
         if not rows:
@@ -124,7 +121,8 @@ class CountingPaginator(Paginator):
 
 class PageNumberPagination(PageSizeMixin, pagination.PageNumberPagination):
     """`?page=N&page_size=M` (docs/api.md, "Pagination"); a page past the last, or not a number,
-    is a 404."""
+    is a 404. The page and its count in one query, the count in a subquery: the form that is
+    safe whatever the list's indexes. Each list view names its paginator, and why."""
 
     django_paginator_class = CountingPaginator
 
@@ -134,12 +132,9 @@ class IndexOrderedCountingPaginator(CountingPaginator):
 
 
 class IndexOrderedPagination(PageNumberPagination):
-    """For lists where walking an index in page order reads no rows but the list's own: a
-    patient's or a doctor's appointments (`(patient, start)`, `(doctor, start)`), one
-    doctor's slots (`(doctor, start)`); no index offers an admin's whole appointment list in
-    page order, so it is sorted. The count reads those rows anyway, so it needs no subquery
-    to be planned well, and Django is spared compiling one (about 0.8 ms a request,
-    bench/README.md)."""
+    """For a list that one index reads in page order, touching no row but the list's own: the
+    count stays in the page's query, without the subquery (bench/README.md, "Pagination").
+    A view using it names the index, and tests/api/test_pagination_plans.py checks the plan."""
 
     django_paginator_class = IndexOrderedCountingPaginator
 

@@ -1,23 +1,70 @@
-"""Values as the API writes them, for serializers that build their rows by hand.
+"""Serializers that build each row as one dict, from their declared fields.
 
-The serializers of the busiest lists (free slots, appointments) write each row as one dict
-instead of going through a field object per column: DRF builds those fields on every request
-and dispatches every value through them, which cost as much as reading the page
-(bench/README.md). Their declared fields still make the schema; `tests/test_representation.py`
-checks that both give the same JSON. These helpers give each value as DRF's field would
-render it.
+For the busiest lists (free slots, appointments; why: bench/README.md, "Profiles"),
+`HandBuiltRows` reads a serializer's declared fields once per class, not on every request, and
+builds each row from them directly; the fields still make the schema, and
+`tests/test_representation.py` checks that the JSON is the one DRF's fields give.
 """
 
+import uuid
+from collections.abc import Callable
+from operator import attrgetter
+
 from rest_framework import serializers
+from rest_framework.relations import PrimaryKeyRelatedField, RelatedField
 
-_DATETIME = serializers.DateTimeField(read_only=True)
+# Fields whose `to_representation` is exactly a builtin (spared a Python call per value).
+_BUILTIN_WRITES = {
+    serializers.CharField: str,
+    serializers.IntegerField: int,
+    serializers.UUIDField: str,
+}
 
 
-def datetime_text(value) -> str | None:
-    """RFC 3339 in the current time zone (UTC), `Z` for UTC: DRF's `DateTimeField` output."""
-    return _DATETIME.to_representation(value)
+def _whole_row(row):
+    return row
 
 
-def id_text(value) -> str | None:
-    """A UUID (or any key) as text, `None` kept."""
-    return None if value is None else str(value)
+def _pk_text(pk):
+    """A related row's key as DRF's `PrimaryKeyRelatedField` gives it once rendered as JSON."""
+    return str(pk) if isinstance(pk, uuid.UUID) else pk
+
+
+# A serializer mixin: `to_representation` builds the row as one dict, each key a declared
+# field's name and each value read with one attribute lookup and written by that field's own
+# `to_representation` (a related key as its text); `None` stays `None`, as in DRF. Fields with
+# `source="*"` get the whole row; related fields must be plain `PrimaryKeyRelatedField`s on one
+# model attribute (they read its `<name>_id` column). Comments, not a docstring: the schema
+# takes a serializer's description from the first docstring of its classes.
+class HandBuiltRows:
+    @classmethod
+    def row_columns(cls) -> tuple[tuple[str, Callable, Callable], ...]:
+        """(key, read, write) per readable declared field, in their order; built once per
+        class (a subclass with other fields has its own)."""
+        columns = cls.__dict__.get("_row_columns")
+        if columns is None:
+            fields = cls().fields.values()
+            columns = tuple(cls._row_column(field) for field in fields if not field.write_only)
+            cls._row_columns = columns
+        return columns
+
+    @classmethod
+    def _row_column(cls, field) -> tuple[str, Callable, Callable]:
+        if field.source == "*":
+            return field.field_name, _whole_row, field.to_representation
+        if isinstance(field, RelatedField):
+            if type(field) is not PrimaryKeyRelatedField or field.pk_field is not None:
+                raise TypeError(f"{cls.__name__}.{field.field_name}: not a plain key field")
+            column = cls.Meta.model._meta.get_field(field.source).attname
+            return field.field_name, attrgetter(column), _pk_text
+        write = _BUILTIN_WRITES.get(type(field), field.to_representation)
+        if isinstance(field, serializers.UUIDField) and field.uuid_format != "hex_verbose":
+            write = field.to_representation
+        return field.field_name, attrgetter(field.source), write
+
+    def to_representation(self, instance) -> dict:
+        row = {}
+        for key, read, write in self.row_columns():
+            value = read(instance)
+            row[key] = None if value is None else write(value)
+        return row

@@ -4,6 +4,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from core.api.pagination import PageNumberPagination
 from core.api.permissions import IsAdmin
 from core.openapi.error_envelopes import error_responses
 from doctors import services
@@ -34,6 +35,7 @@ class SpecializationViewSet(viewsets.ModelViewSet):
     """Specializations: anyone reads, admins write. Names are unique, ignoring case."""
 
     queryset = Specialization.objects.order_by("name")
+    pagination_class = PageNumberPagination  # counted in a subquery: the safe form, a short list
     lookup_value_converter = "int"
     serializer_class = SpecializationSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
@@ -60,6 +62,7 @@ class DoctorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     """The doctor directory. Blacklisted doctors are listed, and found, by admins only."""
 
     filterset_class = DoctorFilter
+    pagination_class = PageNumberPagination  # counted in a subquery: no index orders by name
     lookup_value_converter = "uuid"
 
     def get_queryset(self):

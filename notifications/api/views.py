@@ -5,6 +5,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core.api.filters import StrictBooleanFilter
+from core.api.pagination import PageNumberPagination
 from notifications import services
 from notifications.api.serializers import NotificationSerializer
 from notifications.models import Notification
@@ -26,6 +27,7 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     serializer_class = NotificationSerializer
     filterset_class = NotificationFilter
+    pagination_class = PageNumberPagination  # counted in a subquery: the safe form, a short list
     lookup_value_converter = "uuid"
 
     def get_queryset(self):

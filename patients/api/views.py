@@ -4,6 +4,7 @@ from rest_framework.filters import SearchFilter
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from core.api.pagination import PageNumberPagination
 from core.api.throttling import ScopedThrottle
 from patients import services
 from patients.api.serializers import (
@@ -24,6 +25,7 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     filter_backends = [SearchFilter]
     search_fields = ["user__first_name", "user__last_name", "user__email"]
+    pagination_class = PageNumberPagination  # counted in a subquery: no index orders by name
     lookup_value_converter = "uuid"
 
     def get_queryset(self):

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from accounts.models import full_name
+from accounts.api.fields import FullNameField
 from core.api.fields import AwareDateTimeField, BoundedDateField, LocalTimeField
 from core.api.input_serializers import (
     MAX_BIGINT,
@@ -8,7 +8,7 @@ from core.api.input_serializers import (
     ModelInputSerializer,
     QuerySerializer,
 )
-from core.api.rows import datetime_text, id_text
+from core.api.rows import HandBuiltRows
 from doctors.models import Doctor
 from scheduling.models import AvailabilityWindow, Holiday, Slot, TimeOff, WeeklyRule
 
@@ -103,35 +103,18 @@ class HolidaySerializer(ModelInputSerializer):
         read_only_fields = ["id", "created_at"]
 
 
-# The doctor's name and specialization come as columns of the slot (`slot_list_free`). A plain
-# serializer, not a ModelSerializer: this is the busiest read of the API, and building a
-# ModelSerializer's fields from the model on every request was a tenth of its time
-# (bench/README.md). The OpenAPI component is the same.
-class SlotSerializer(serializers.Serializer):
+# Rows built by hand (`core.api.rows`): the busiest read of the API (bench/README.md).
+class SlotSerializer(HandBuiltRows, serializers.Serializer):
     """A free slot as search results show it, with enough of its doctor to choose."""
 
+    # The doctor's name and specialization are columns of the slot (`slot_list_free`).
     id = serializers.UUIDField(read_only=True)
     doctor = serializers.UUIDField(source="doctor_id", read_only=True)
-    doctor_name = serializers.SerializerMethodField()
+    doctor_name = FullNameField("doctor")
     specialization = serializers.IntegerField(source="specialization_id", read_only=True)
     specialization_name = serializers.CharField(read_only=True)
     start = serializers.DateTimeField(read_only=True)
     end = serializers.DateTimeField(read_only=True)
-
-    def get_doctor_name(self, slot: Slot) -> str:
-        return full_name(slot.doctor_first_name, slot.doctor_last_name)
-
-    def to_representation(self, slot: Slot) -> dict:
-        """The declared fields' output, built directly (`core.api.rows`)."""
-        return {
-            "id": id_text(slot.id),
-            "doctor": id_text(slot.doctor_id),
-            "doctor_name": self.get_doctor_name(slot),
-            "specialization": slot.specialization_id,
-            "specialization_name": slot.specialization_name,
-            "start": datetime_text(slot.start),
-            "end": datetime_text(slot.end),
-        }
 
 
 class DoctorQuerySerializer(QuerySerializer):

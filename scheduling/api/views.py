@@ -3,12 +3,12 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import mixins, status, viewsets
-from rest_framework.exceptions import ErrorDetail, NotFound, ValidationError
+from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from core.api.pagination import IndexOrderedPagination
+from core.api.pagination import IndexOrderedPagination, PageNumberPagination
 from core.api.permissions import IsAdmin, IsDoctorOrAdmin
 from core.openapi.error_envelopes import error_responses
 from doctors.models import Doctor
@@ -49,6 +49,7 @@ class DoctorScheduleViewSet(
     """Rows of a doctor's schedule: a doctor works on their own, an admin on anyone's."""
 
     permission_classes = [IsDoctorOrAdmin]
+    pagination_class = PageNumberPagination  # counted in a subquery: the safe form, short lists
     lookup_value_converter = "uuid"
     selector = None
 
@@ -177,6 +178,7 @@ class HolidayViewSet(
 ):
     queryset = Holiday.objects.order_by("date")
     serializer_class = HolidaySerializer
+    pagination_class = PageNumberPagination  # counted in a subquery: the safe form, a short list
     lookup_value_converter = "uuid"
 
     def get_permissions(self):
@@ -200,6 +202,9 @@ class SlotListView(ListAPIView):
     serializer_class = SlotSerializer
     permission_classes = [AllowAny]
     query_serializer_class = SlotQuerySerializer
+    # Counted in a subquery: otherwise a search by specialization alone walks
+    # scheduling_slot_free_start over the whole table (tests/api/test_pagination_plans.py).
+    pagination_class = PageNumberPagination
 
     def query(self) -> dict:
         query = self.query_serializer_class(data=self.request.query_params)
@@ -225,31 +230,19 @@ class DoctorSlotListView(SlotListView):
     """Free slots of one doctor (404 for an unknown or, to non-admins, blacklisted doctor)."""
 
     query_serializer_class = DoctorSlotQuerySerializer
+    # scheduling_slot_doctor_start reads the doctor's slots in page order, and no other row.
     pagination_class = IndexOrderedPagination
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Slot.objects.none()
+        # The doctor first: unknown, or blacklisted to a non-admin, is a 404 before the query
+        # and the page are read. Whether the caller may see them is all it asks: none is loaded.
+        if not doctor_list_visible(user=self.request.user).filter(pk=self.kwargs["pk"]).exists():
+            raise Http404
         query = self.query()
         return selectors.slot_list_free(
             doctor_id=self.kwargs["pk"],
             date_from=query.get("date_from"),
             date_to=query.get("date_to"),
         )
-
-    def list(self, request, *args, **kwargs):
-        # Free slots exist only for a doctor who exists and is not blacklisted, whom everyone
-        # may see; only an empty or refused answer needs asking whether the caller may see
-        # the doctor, who is a 404 before anything else.
-        try:
-            response = super().list(request, *args, **kwargs)
-        except (ValidationError, NotFound):
-            if not self._doctor_visible():
-                raise Http404 from None
-            raise
-        if not response.data["results"] and not self._doctor_visible():
-            raise Http404
-        return response
-
-    def _doctor_visible(self) -> bool:
-        return doctor_list_visible(user=self.request.user).filter(pk=self.kwargs["pk"]).exists()

@@ -151,6 +151,18 @@ class TestFreeSlots:
             == 404
         )
 
+    def test_a_doctor_the_caller_sees_without_free_slots_is_an_empty_page(
+        self, anon_client, admin_client, doctor
+    ):
+        response = anon_client.get(f"/api/v1/doctors/{doctor.pk}/slots/")
+        assert response.status_code == 200
+        assert response.json()["results"] == []
+        # Admins see a blacklisted doctor, who has no free slot.
+        doctor_blacklist(doctor=doctor, reason="x")
+        response = admin_client.get(f"/api/v1/doctors/{doctor.pk}/slots/")
+        assert response.status_code == 200
+        assert response.json()["count"] == 0
+
     @pytest.mark.parametrize(
         "query", [{"date_from": "2026-02-30"}, {"page_size": "0"}, {"page": "2"}]
     )

@@ -1,11 +1,11 @@
+"""Appointments: booking, the lifecycle moves, history and the patient's feedback."""
+
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ErrorDetail, NotFound, PermissionDenied, ValidationError
-from rest_framework.generics import GenericAPIView, ListAPIView
-from rest_framework.permissions import AllowAny
+from rest_framework.exceptions import ErrorDetail, PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from appointments import selectors, services
@@ -17,12 +17,8 @@ from appointments.api.serializers import (
     AppointmentSerializer,
     CancelSerializer,
     CompleteSerializer,
-    DoctorBlacklistSerializer,
     FeedbackCreateSerializer,
     FeedbackSerializer,
-    MedicalRecordSerializer,
-    MedicalRecordUpdateSerializer,
-    PenaltySerializer,
     RejectSerializer,
     RescheduleSerializer,
     StatusChangeSerializer,
@@ -40,19 +36,15 @@ from appointments.exceptions import (
     SlotInPast,
     SlotUnavailable,
 )
-from appointments.models import Appointment, Feedback, Penalty
+from appointments.models import Appointment
 from appointments.transitions import Action
 from core.api.exception_handler import LockTimeout
 from core.api.filters import FilterWhenAskedBackend
 from core.api.pagination import IndexOrderedPagination
-from core.api.permissions import IsAdmin, IsPatientOrAdmin
+from core.api.permissions import IsPatientOrAdmin
 from core.api.throttling import ScopedThrottle
 from core.openapi.error_envelopes import error_responses
-from doctors.api.serializers import DoctorPrivateSerializer
-from doctors.models import Doctor
-from doctors.selectors import doctor_list_visible
 from patients.models import Patient
-from patients.services import medical_record_read_record, patient_medical_record_update
 
 BOOKING_ERRORS = (
     AppointmentLimitReached,
@@ -82,6 +74,8 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     Anything else answers 404."""
 
     lookup_value_converter = "uuid"
+    # appointments_patient_start and appointments_doctor_start read a patient's or a doctor's
+    # appointments in page order, and no other row; an admin's whole list is sorted anyway.
     pagination_class = IndexOrderedPagination
     filter_backends = [FilterWhenAskedBackend]
     filterset_class = AppointmentFilter
@@ -305,95 +299,3 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             appointment_id=appointment.pk, actor=request.user, **serializer.validated_data
         )
         return Response(FeedbackSerializer(feedback).data, status=status.HTTP_201_CREATED)
-
-
-@extend_schema(tags=["doctors"], summary="A doctor's feedback, without patient identity")
-class DoctorFeedbackListView(ListAPIView):
-    serializer_class = FeedbackSerializer
-    permission_classes = [AllowAny]
-
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return Feedback.objects.none()
-        doctor = get_object_or_404(
-            doctor_list_visible(user=self.request.user), pk=self.kwargs["pk"]
-        )
-        return Feedback.objects.filter(doctor=doctor).order_by("-created_at", "pk")
-
-
-@extend_schema(tags=["doctors"])
-class DoctorBlacklistView(GenericAPIView):
-    serializer_class = DoctorBlacklistSerializer
-    permission_classes = [IsAdmin]
-
-    @extend_schema(
-        responses={200: DoctorPrivateSerializer, **error_responses(LockTimeout)},
-        summary="Blacklist a doctor",
-        description="The doctor can no longer sign in, their live tokens stop working at once and "
-        "their free slots stop being bookable. With `cancel_upcoming`, their pending and "
-        "confirmed future appointments are cancelled (each with its history row).",
-    )
-    def post(self, request, pk):
-        doctor = get_object_or_404(Doctor, pk=pk)
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        doctor = services.doctor_blacklist_with_cancellations(
-            doctor=doctor, actor=request.user, **serializer.validated_data
-        )
-        return Response(DoctorPrivateSerializer(doctor).data)
-
-
-@extend_schema(tags=["patients"])
-class MedicalRecordView(GenericAPIView):
-    """A patient's medical record. Read: the patient, admins, and a doctor with a confirmed or
-    completed appointment with them; written: that doctor and admins. Anyone else gets 404."""
-
-    serializer_class = MedicalRecordSerializer
-
-    def _patient(self, request, pk) -> Patient:
-        if not selectors.patient_record_readable(user=request.user, patient_id=pk):
-            raise NotFound()
-        return get_object_or_404(Patient, pk=pk)
-
-    def _record(self, patient: Patient) -> dict:
-        """The record to show; every showing is written to the audit log."""
-        patient.encounters = selectors.patient_encounters(patient_id=patient.pk)
-        medical_record_read_record(patient=patient)
-        return MedicalRecordSerializer(patient).data
-
-    @extend_schema(summary="Read a medical record")
-    def get(self, request, pk):
-        return Response(self._record(self._patient(request, pk)))
-
-    @extend_schema(
-        request=MedicalRecordUpdateSerializer,
-        responses={200: MedicalRecordSerializer},
-        summary="Update a medical record (the treating doctor, admin)",
-    )
-    def patch(self, request, pk):
-        patient = self._patient(request, pk)
-        if request.user.is_patient:
-            self.permission_denied(request, message="Patients cannot edit their medical record.")
-        serializer = MedicalRecordUpdateSerializer(data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        patient = patient_medical_record_update(patient=patient, **serializer.validated_data)
-        return Response(self._record(patient))
-
-
-@extend_schema(tags=["penalties"])
-class PenaltyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    """No-show penalties: admins see all, a patient their own."""
-
-    serializer_class = PenaltySerializer
-    lookup_value_converter = "uuid"
-
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return Penalty.objects.none()
-        return selectors.penalty_list_visible(user=self.request.user).order_by("-created_at", "pk")
-
-    @extend_schema(request=None, responses={200: PenaltySerializer}, summary="Resolve a penalty")
-    @action(detail=True, methods=["post"], permission_classes=[IsAdmin])
-    def resolve(self, request, pk=None):
-        penalty = services.penalty_resolve(penalty_id=self.get_object().pk, actor=request.user)
-        return Response(PenaltySerializer(penalty).data)

@@ -2,8 +2,9 @@
 sweep (`sweep_no_shows`) and the reminders (`send_reminders`).
 
 Both are safe to run twice at once, and again and again: each appointment is handled in its
-own short transaction that first locks its row with `SELECT ... FOR UPDATE SKIP LOCKED` and
-re-checks that it is still due. A second sweep skips the rows the first holds, and finds the
+own short locking transaction (`core.locks`) that first locks its row, skipping it if
+another transaction holds it (`appointments.locks.appointment_lock_if_free`), and re-checks
+that it is still due. A second sweep skips the rows the first holds, and finds the
 ones it already finished no longer due. Every move goes through `appointment_transition`
 (the one function that knows the transition table) with the system as actor.
 """
@@ -13,15 +14,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from appointments import notify
 from appointments.exceptions import InvalidTransition
+from appointments.locks import appointment_lock_if_free
 from appointments.models import Appointment, AppointmentStatus
 from appointments.services import appointment_transition
 from appointments.transitions import Action
+from core.locks import locking_transaction
 from notifications.models import Notification, NotificationKind
 
 logger = logging.getLogger(__name__)
@@ -35,22 +37,12 @@ class SweepResult:
     cancelled: int
 
 
-def _row_lock(due: QuerySet[Appointment], appointment_id) -> Appointment | None:
-    """The appointment, locked, if it is still due and no other transaction holds it."""
-    return (
-        due.filter(pk=appointment_id)
-        .select_for_update(skip_locked=True, of=("self",))
-        .select_related("patient__user", "doctor__user")
-        .first()
-    )
-
-
 def _moves_apply(due: QuerySet[Appointment], action: Action, note: str = "") -> int:
     moved = 0
     for appointment_id in list(due.order_by("pk").values_list("pk", flat=True)):
         try:
-            with transaction.atomic():
-                if _row_lock(due, appointment_id) is None:
+            with locking_transaction():
+                if appointment_lock_if_free(due, appointment_id) is None:
                     continue
                 appointment_transition(
                     appointment_id=appointment_id, action=action, actor=None, note=note
@@ -105,8 +97,8 @@ def reminders_send(*, now: datetime | None = None) -> int:
     )
     written = 0
     for appointment_id in list(due.order_by("pk").values_list("pk", flat=True)):
-        with transaction.atomic():
-            appointment = _row_lock(due, appointment_id)
+        with locking_transaction():
+            appointment = appointment_lock_if_free(due, appointment_id)
             if appointment is not None and notify.reminder_notify(appointment=appointment):
                 written += 1
     return written

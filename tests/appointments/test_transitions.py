@@ -1,18 +1,17 @@
 """The whole transition table, walked through the HTTP API: every status by every action
 by every role, for an appointment in the future and one that has ended."""
 
-import threading
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from appointments import services
-from appointments.models import Appointment, AppointmentStatus
+from appointments.models import Appointment, AppointmentStatus, Penalty
 from appointments.services import appointment_transition
 from appointments.transitions import Action
 from scheduling.models import AvailabilityWindow, Slot
-from tests.concurrency import run_at_once
+from tests.concurrency import InThread, RunAfter, run_at_once, run_to_completion
 from tests.conftest import client_for
 from tests.factories import AdminUserFactory, AppointmentFactory, DoctorFactory, PatientFactory
 from tests.schedule import slot_published
@@ -70,6 +69,11 @@ def appointment_at(status: str, ended: bool, doctor, patient) -> Appointment:
     )
     slot = Slot.objects.create(doctor=doctor, window=window, start=window.start, end=window.end)
     return AppointmentFactory(doctor=doctor, patient=patient, slot=slot, status=status)
+
+
+def _clear(doctor) -> None:
+    Appointment.objects.all().delete()
+    AvailabilityWindow.objects.filter(doctor=doctor).delete()
 
 
 @pytest.mark.django_db
@@ -130,44 +134,128 @@ def test_the_system_may_only_cancel_and_mark_no_shows(ended):
             except Exception:  # any refusal (403, 409) counts as not happened
                 happened = False
             assert happened == allowed, (status, action, ended)
-            Appointment.objects.all().delete()
-            AvailabilityWindow.objects.filter(doctor=doctor).delete()
+            _clear(doctor)
+
+
+def _move(user, appointment, action: str, body: dict | None = None):
+    """A request making one move, to run on a thread of its own."""
+
+    def run():
+        response = client_for(user).post(
+            f"/api/v1/appointments/{appointment.pk}/{action}/", body or {}
+        )
+        return response.status_code, response.json()
+
+    return run
+
+
+def _codes(body) -> list[str]:
+    return [error["code"] for error in body.get("errors", [])]
+
+
+def _moves_of(appointment) -> list[str]:
+    return list(
+        appointment.history.exclude(from_status="")
+        .order_by("at", "id")
+        .values_list("to_status", flat=True)
+    )
+
+
+# Injected races are deterministic; free-running ones are repeated more.
+ROUNDS = 5
 
 
 @pytest.mark.django_db(transaction=True)
-def test_confirm_and_cancel_at_the_same_moment_exactly_one_wins(monkeypatch):
-    """Both requests read the pending appointment and pass the table's check before either
-    writes (a barrier holds each right after its check), then race to update it."""
-    doctor, patient = DoctorFactory(), PatientFactory()
-    both_checked = threading.Barrier(2)
-    real_check = services.transition_check
+class TestMovesRacingEachOther:
+    """Two moves of one appointment at once, on real threads. In the injected races the
+    competing move commits at an exact point: after the first has read the appointment and
+    checked its rule, before it writes (`RunAfter` on the table's checker)."""
 
-    def check_then_wait(**kwargs):
-        move = real_check(**kwargs)
-        both_checked.wait(timeout=10)
-        return move
+    def _raced(self, move, competing):
+        """`move`'s answer, with `competing` made to commit right after `move`'s first check;
+        and `competing`'s answer."""
+        with RunAfter(services, "transition_check", lambda: run_to_completion(competing)) as race:
+            answer = InThread(move).join()
+        return answer, race.result
 
-    monkeypatch.setattr(services, "transition_check", check_then_wait)
-    for _ in range(5):
-        both_checked.reset()
-        appointment = AppointmentFactory(
-            doctor=doctor, patient=patient, status="pending", slot=slot_published(doctor)
-        )
-        url = f"/api/v1/appointments/{appointment.pk}"
+    def test_a_cancel_whose_rule_still_holds_after_a_confirm_succeeds(self):
+        doctor, patient = DoctorFactory(), PatientFactory()
+        for _ in range(ROUNDS):
+            appointment = appointment_at("pending", False, doctor, patient)
+            cancelled, confirmed = self._raced(
+                _move(patient.user, appointment, "cancel"),
+                _move(doctor.user, appointment, "confirm"),
+            )
+            assert confirmed[0] == 200, confirmed
+            assert cancelled[0] == 200, cancelled
+            appointment.refresh_from_db()
+            assert appointment.status == "cancelled"
+            assert _moves_of(appointment) == ["confirmed", "cancelled"]
+            assert not Slot.objects.get(pk=appointment.slot_id).is_booked
+            _clear(doctor)
 
-        def call(user, path, url=url):
-            def run():
-                response = client_for(user).post(f"{url}/{path}/")
-                return response.status_code, response.json()
+    def test_a_confirm_after_a_cancel_is_refused_and_the_cancel_stands(self):
+        doctor, patient = DoctorFactory(), PatientFactory()
+        for _ in range(ROUNDS):
+            appointment = appointment_at("pending", False, doctor, patient)
+            confirmed, cancelled = self._raced(
+                _move(doctor.user, appointment, "confirm"),
+                _move(patient.user, appointment, "cancel"),
+            )
+            assert cancelled[0] == 200, cancelled
+            assert confirmed[0] == 409
+            assert _codes(confirmed[1]) == ["invalid_transition"]
+            appointment.refresh_from_db()
+            assert appointment.status == "cancelled"
+            assert _moves_of(appointment) == ["cancelled"]
+            _clear(doctor)
 
-            return run
+    def test_confirm_and_cancel_released_together_always_end_cancelled(self):
+        doctor, patient = DoctorFactory(), PatientFactory()
+        for _ in range(4 * ROUNDS):
+            appointment = appointment_at("pending", False, doctor, patient)
+            confirmed, cancelled = run_at_once(
+                [
+                    _move(doctor.user, appointment, "confirm"),
+                    _move(patient.user, appointment, "cancel"),
+                ]
+            )
+            assert cancelled[0] == 200, cancelled
+            assert confirmed[0] in (200, 409), confirmed
+            appointment.refresh_from_db()
+            assert appointment.status == "cancelled"
+            _clear(doctor)
 
-        results = run_at_once([call(doctor.user, "confirm"), call(patient.user, "cancel")])
-        assert sorted(status for status, _ in results) == [200, 409], results
-        loser = next(body for status, body in results if status == 409)
-        assert loser["errors"][0]["code"] == "invalid_transition"
-        appointment.refresh_from_db()
-        assert appointment.status in ("confirmed", "cancelled")
-        assert appointment.history.count() == 1
-        Appointment.objects.all().delete()
-        AvailabilityWindow.objects.filter(doctor=doctor).delete()
+    @pytest.mark.parametrize(
+        ("first", "second", "status", "ended"),
+        [
+            ("confirm", "reject", "pending", False),
+            ("reject", "confirm", "pending", False),
+            ("complete", "no-show", "confirmed", True),
+            ("no-show", "complete", "confirmed", True),
+        ],
+    )
+    def test_moves_that_exclude_each_other_have_exactly_one_winner(
+        self, first, second, status, ended
+    ):
+        """Injected: `second` commits right after `first` has checked its rule, and `first`
+        answers 409. Released together: exactly one of them wins, whichever it is."""
+        doctor, patient = DoctorFactory(), PatientFactory()
+        for round_number in range(3 * ROUNDS):
+            appointment = appointment_at(status, ended, doctor, patient)
+            calls = [
+                _move(doctor.user, appointment, action, BODIES.get(action))
+                for action in (first, second)
+            ]
+            if round_number < ROUNDS:
+                results = self._raced(*calls)
+                assert [code for code, _ in results] == [409, 200], results
+                assert _codes(results[0][1]) == ["invalid_transition"]
+            else:
+                results = run_at_once(calls)
+                assert sorted(code for code, _ in results) == [200, 409], results
+            winner = [first, second][[code for code, _ in results].index(200)]
+            appointment.refresh_from_db()
+            assert _moves_of(appointment) == [TO[winner]]
+            assert Penalty.objects.filter(appointment=appointment).count() == (winner == "no-show")
+            _clear(doctor)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from appointments import notify
@@ -29,6 +29,7 @@ from notifications.models import Notification, NotificationKind
 logger = logging.getLogger(__name__)
 
 NOT_CONFIRMED_IN_TIME = "not confirmed in time"
+DOCTOR_NOT_AVAILABLE = "the doctor was not available"
 
 
 @dataclass(frozen=True)
@@ -55,23 +56,25 @@ def _moves_apply(due: QuerySet[Appointment], action: Action, note: str = "") -> 
 
 def no_show_sweep(*, now: datetime | None = None) -> SweepResult:
     """Confirmed appointments that ended more than `NO_SHOW_GRACE` ago become `no_show` (one
-    penalty each, unique per appointment, and one email to the patient); pending appointments
-    whose start has passed become `cancelled`, "not confirmed in time". The system is the
-    actor of the history rows. Locks one appointment at a time (see the module docstring),
-    then what the transition locks after it (its slot)."""
+    penalty each, unique per appointment, and one email to the patient), unless their doctor
+    was blacklisted before they ended: those are cancelled, "the doctor was not available",
+    and nobody is penalised. Pending appointments whose start has passed become `cancelled`,
+    "not confirmed in time". The system is the actor of the history rows. Locks one
+    appointment at a time (see the module docstring), then what the transition locks after
+    it (its slot)."""
     now = now or timezone.now()
-    no_shows = _moves_apply(
-        Appointment.objects.filter(
-            status=AppointmentStatus.CONFIRMED, end__lte=now - settings.NO_SHOW_GRACE
-        ),
-        Action.NO_SHOW,
+    ended = Appointment.objects.filter(
+        status=AppointmentStatus.CONFIRMED, end__lte=now - settings.NO_SHOW_GRACE
     )
-    cancelled = _moves_apply(
+    barred = Q(doctor__blacklisted_at__lt=F("end"))
+    no_shows = _moves_apply(ended.exclude(barred), Action.NO_SHOW)
+    withdrawn = _moves_apply(ended.filter(barred), Action.WITHDRAW, note=DOCTOR_NOT_AVAILABLE)
+    expired = _moves_apply(
         Appointment.objects.filter(status=AppointmentStatus.PENDING, start__lte=now),
-        Action.CANCEL,
+        Action.EXPIRE,
         note=NOT_CONFIRMED_IN_TIME,
     )
-    return SweepResult(no_shows=no_shows, cancelled=cancelled)
+    return SweepResult(no_shows=no_shows, cancelled=withdrawn + expired)
 
 
 def reminders_send(*, now: datetime | None = None) -> int:

@@ -1,18 +1,23 @@
 """The whole transition table, walked through the HTTP API: every status by every action
-by every role, for an appointment in the future and one that has ended."""
+by every role, for an appointment in the future, one under way and one that has ended; what
+the system may do; and moves racing each other."""
 
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from appointments import services
+from appointments.exceptions import InvalidTransition
 from appointments.models import Appointment, AppointmentStatus, Penalty
 from appointments.services import appointment_transition
 from appointments.transitions import Action
+from core.errors import Forbidden
+from doctors.services import doctor_blacklist
 from scheduling.models import AvailabilityWindow, Slot
 from tests.concurrency import InThread, RunAfter, run_at_once, run_to_completion
-from tests.conftest import client_for
+from tests.conftest import client_for, error_codes
 from tests.factories import AdminUserFactory, AppointmentFactory, DoctorFactory, PatientFactory
 from tests.schedule import slot_published
 
@@ -48,22 +53,35 @@ BODIES = {
 }
 
 
-def expected_status(status: str, action: str, role: str, ended: bool) -> int:
+TIMES = ["upcoming", "started", "ended"]
+
+
+def expected_status(status: str, action: str, role: str, when: str) -> int:
     if role not in MAY_ACT[action]:
         return 403
     if status not in FROM[action]:
         return 409
-    if role == "patient" and action in ("cancel", "reschedule") and ended:
+    started, ended = when in ("started", "ended"), when == "ended"
+    if role == "patient" and action in ("cancel", "reschedule") and started:
         return 409
-    if action in ("complete", "no-show") and not ended:
+    # Once it has ended, only completion or a no-show says what happened.
+    if action in ("confirm", "reject", "cancel", "reschedule") and ended:
+        return 409
+    if (action == "complete" and not started) or (action == "no-show" and not ended):
         return 409
     return 201 if action == "reschedule" else 200
 
 
-def appointment_at(status: str, ended: bool, doctor, patient) -> Appointment:
-    start = timezone.now().replace(microsecond=0) + (
-        timedelta(hours=-3) if ended else timedelta(days=2)
-    )
+def appointment_at(status: str, when: str | bool, doctor, patient) -> Appointment:
+    """A one-hour appointment in two days ("upcoming"), half an hour in ("started"), or
+    ended two hours ago ("ended"; also True, and False for "upcoming")."""
+    when = {True: "ended", False: "upcoming"}.get(when, when)
+    offset = {
+        "upcoming": timedelta(days=2),
+        "started": timedelta(minutes=-30),
+        "ended": timedelta(hours=-3),
+    }[when]
+    start = timezone.now().replace(microsecond=0) + offset
     window = AvailabilityWindow.objects.create(
         doctor=doctor, start=start, end=start + timedelta(hours=1)
     )
@@ -77,8 +95,8 @@ def _clear(doctor) -> None:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("ended", [False, True], ids=["upcoming", "ended"])
-def test_every_status_action_and_role(ended):
+@pytest.mark.parametrize("when", TIMES)
+def test_every_status_action_and_role(when):
     doctor, patient, admin = DoctorFactory(), PatientFactory(), AdminUserFactory()
     clients = {
         "patient": client_for(patient.user),
@@ -89,12 +107,12 @@ def test_every_status_action_and_role(ended):
     for status in AppointmentStatus.values:
         for action in MAY_ACT:
             for role, client in clients.items():
-                appointment = appointment_at(status, ended, doctor, patient)
+                appointment = appointment_at(status, when, doctor, patient)
                 body = dict(BODIES.get(action, {}))
                 if action == "reschedule":
                     body["slot"] = str(slot_published(DoctorFactory()).pk)
                 response = client.post(f"/api/v1/appointments/{appointment.pk}/{action}/", body)
-                want = expected_status(status, action, role, ended)
+                want = expected_status(status, action, role, when)
                 appointment.refresh_from_db()
                 moved_to = appointment.status
                 want_status = TO[action] if want in (200, 201) else status
@@ -102,9 +120,42 @@ def test_every_status_action_and_role(ended):
                     mismatches.append((status, action, role, response.status_code, want, moved_to))
                 if want == 409 and response.status_code == 409:
                     assert response.json()["errors"][0]["code"] == "invalid_transition"
-                Appointment.objects.all().delete()
-                AvailabilityWindow.objects.filter(doctor=doctor).delete()
+                _clear(doctor)
     assert mismatches == []
+
+
+@pytest.mark.django_db
+class TestAfterTheEnd:
+    """Once an appointment's hour is over, only completion or a no-show describes it."""
+
+    def test_a_pending_request_cannot_be_confirmed_and_so_never_becomes_a_no_show(
+        self, doctor, patient, doctor_client
+    ):
+        appointment = appointment_at("pending", "ended", doctor, patient)
+        response = doctor_client.post(f"/api/v1/appointments/{appointment.pk}/confirm/")
+        assert response.status_code == 409
+        assert error_codes(response) == ["invalid_transition"]
+        no_show = doctor_client.post(f"/api/v1/appointments/{appointment.pk}/no-show/")
+        assert no_show.status_code == 409
+        assert not Penalty.objects.exists()
+
+    def test_a_pending_request_can_still_be_confirmed_during_its_hour(
+        self, doctor, patient, doctor_client
+    ):
+        appointment = appointment_at("pending", "started", doctor, patient)
+        response = doctor_client.post(f"/api/v1/appointments/{appointment.pk}/confirm/")
+        assert response.status_code == 200
+
+    @pytest.mark.parametrize("role", ["doctor", "admin"])
+    def test_nobody_relabels_a_visit_cancelled(self, role, doctor, patient, admin_user):
+        appointment = appointment_at("confirmed", "ended", doctor, patient)
+        client = client_for(doctor.user if role == "doctor" else admin_user)
+        response = client.post(f"/api/v1/appointments/{appointment.pk}/cancel/")
+        assert response.status_code == 409
+        assert error_codes(response) == ["invalid_transition"]
+        appointment.refresh_from_db()
+        assert appointment.status == "confirmed"
+        assert client.post(f"/api/v1/appointments/{appointment.pk}/no-show/").status_code == 200
 
 
 @pytest.mark.django_db
@@ -116,24 +167,35 @@ def test_a_doctor_cannot_act_on_another_doctors_appointment():
     assert response.status_code == 404
 
 
+def _system_may(action: Action, status: str, when: str, barred: bool) -> bool:
+    """API.md's background work: the sweep marks ended confirmed visits no-shows (never a
+    barred doctor's: those it cancels) and cancels pending requests whose start has passed."""
+    return {
+        Action.NO_SHOW: status == "confirmed" and when == "ended" and not barred,
+        Action.WITHDRAW: status == "confirmed" and when == "ended" and barred,
+        Action.EXPIRE: status == "pending" and when != "upcoming",
+    }.get(action, False)
+
+
 @pytest.mark.django_db
-@pytest.mark.parametrize("ended", [False, True])
-def test_the_system_may_only_cancel_and_mark_no_shows(ended):
+@pytest.mark.parametrize("when", TIMES)
+@pytest.mark.parametrize("barred", [False, True], ids=["doctor in standing", "doctor barred"])
+def test_what_the_system_may_do(when, barred):
     doctor, patient = DoctorFactory(), PatientFactory()
+    if barred:  # a day ago: before any of the appointments below ended
+        with time_machine.travel(timezone.now() - timedelta(days=1)):
+            doctor_blacklist(doctor=doctor, reason="Licence suspended")
     for status in AppointmentStatus.values:
         for action in Action:
             if action == Action.RESCHEDULE:
                 continue
-            appointment = appointment_at(status, ended, doctor, patient)
-            allowed = (action == Action.CANCEL and status in FROM["cancel"]) or (
-                action == Action.NO_SHOW and status == "confirmed" and ended
-            )
+            appointment = appointment_at(status, when, doctor, patient)
             try:
                 appointment_transition(appointment_id=appointment.pk, action=action, actor=None)
                 happened = True
-            except Exception:  # any refusal (403, 409) counts as not happened
+            except (Forbidden, InvalidTransition):
                 happened = False
-            assert happened == allowed, (status, action, ended)
+            assert happened == _system_may(action, status, when, barred), (status, action)
             _clear(doctor)
 
 

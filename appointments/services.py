@@ -160,11 +160,15 @@ def _booking_write(
     slot: Slot,
     reason: str,
     rescheduled_from: Appointment | None = None,
+    keep_confirmed: bool = False,
     is_override: bool = False,
 ) -> Appointment:
     """Re-check under the locks (the doctor shared, the slot and the patient, held by the
     caller) and write the appointment, the slot's booked mark, the first history row and the
-    notifications of the patient and the doctor (emailed after the commit)."""
+    notifications of the patient and the doctor (emailed after the commit).
+
+    The appointment is `pending` when the doctor requires approval, unless it replaces a
+    confirmed one (`keep_confirmed`, a reschedule): that stays confirmed."""
     upcoming, overlapping = _patient_active_counts(patient=patient, start=slot.start, end=slot.end)
     _booking_restriction_check(actor=actor, patient=patient, upcoming=upcoming)
     if not is_override and slot_is_closed(slot=slot):
@@ -180,7 +184,7 @@ def _booking_write(
         start=slot.start,
         end=slot.end,
         status=AppointmentStatus.PENDING
-        if doctor.requires_approval
+        if doctor.requires_approval and not keep_confirmed
         else AppointmentStatus.CONFIRMED,
         reason=reason,
         rescheduled_from=rescheduled_from,
@@ -376,8 +380,10 @@ def appointment_reschedule(
 
     The old appointment becomes `rescheduled` (the patient, before its start, or an admin);
     the new one (`rescheduled_from` = old) is booked under every rule of `appointment_book`,
-    keeping the old reason unless another is given. If the new slot cannot be had, the whole
-    transaction rolls back: 409 and the old appointment untouched.
+    keeping the old reason unless another is given; a confirmed appointment's new one is
+    confirmed too (the doctor agreed to see the patient; the new hour is one they published).
+    If the new slot cannot be had, the whole transaction rolls back: 409 and the old
+    appointment untouched.
 
     Locks (`core.locks`): the new slot's doctor shared, the old appointment, both slots (in
     key order), the patient; the move and the booking are re-checked under them.
@@ -391,6 +397,7 @@ def appointment_reschedule(
         slots = slots_lock(Slot.objects.filter(pk__in=[new_slot.pk, old.slot_id]))
         new_slot = _slot_free_check(next((s for s in slots if s.pk == new_slot.pk), None))
         patient = patient_lock(patient_id=old.patient_id)
+        was_confirmed = old.status == AppointmentStatus.CONFIRMED
         old = _transition_apply(
             appointment=old, action=Action.RESCHEDULE, actor=actor, note="Moved to another slot."
         )
@@ -401,6 +408,7 @@ def appointment_reschedule(
             slot=new_slot,
             reason=old.reason if reason is None else reason,
             rescheduled_from=old,
+            keep_confirmed=was_confirmed,
         )
 
 

@@ -264,8 +264,9 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         },
         summary="Move an appointment to another slot",
         description=f"{move_rule(Action.RESCHEDULE)} The new appointment carries "
-        "`rescheduled_from`; the old one becomes `rescheduled`. All or nothing: if the new slot "
-        "cannot be had, 409 and the old appointment is untouched.",
+        "`rescheduled_from`; the old one becomes `rescheduled`. A confirmed appointment's new "
+        "one is confirmed too. All or nothing: if the new slot cannot be had, 409 and the old "
+        "appointment is untouched.",
     )
     @action(detail=True, methods=["post"])
     def reschedule(self, request, pk=None):

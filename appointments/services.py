@@ -49,7 +49,7 @@ from appointments.models import (
     Feedback,
     Penalty,
 )
-from appointments.transitions import Action, Party, party_of, transition_check
+from appointments.transitions import CALLED_OFF, Action, Party, party_of, transition_check
 from audit.services import (
     audit_model_create,
     audit_model_update,
@@ -67,7 +67,7 @@ from scheduling.exceptions import SlotInPast
 from scheduling.locks import doctor_schedule_lock, slot_lock, slots_lock
 from scheduling.models import AvailabilityWindow, Slot
 from scheduling.selectors import slot_is_closed
-from scheduling.services import schedule_reach_check
+from scheduling.services import schedule_reach_check, window_delete
 
 MAX_OVERRIDE_LENGTH = timedelta(hours=24)
 
@@ -317,9 +317,10 @@ def _transition_apply(
 ) -> Appointment:
     """Make one move on an appointment the caller has locked: check it against the table on
     the status it has now, write it, free the slot when leaving an active status (the UPDATE
-    locks it; a caller moving several appointments locks their slots first), record the move,
-    create the penalty of a no-show and write the notifications (`appointments.notify`), in
-    the caller's transaction."""
+    locks it; a caller moving several appointments locks their slots first) and remove an
+    override's window when its visit is called off, record the move, create the penalty of a
+    no-show and write the notifications (`appointments.notify`), in the caller's
+    transaction."""
     now = timezone.now()
     move = transition_check(appointment=appointment, action=action, actor=actor, now=now)
     from_status = appointment.status
@@ -327,12 +328,24 @@ def _transition_apply(
     appointment.save(update_fields=["status", "updated_at"])
     if from_status in ACTIVE_STATUSES and not appointment.is_active and appointment.slot_id:
         Slot.objects.filter(pk=appointment.slot_id).update(is_booked=False)
+        if appointment.is_override and move.target in CALLED_OFF:
+            _override_window_remove(appointment)
     status_change_record(appointment=appointment, from_status=from_status, actor=actor, note=note)
     if move.target == AppointmentStatus.NO_SHOW:
         penalty = Penalty.objects.create(patient_id=appointment.patient_id, appointment=appointment)
         audit_model_create(instance=penalty, fields=["patient", "appointment"], actor=actor)
     notify.status_change_notify(appointment=appointment, from_status=from_status, actor=actor)
     return appointment
+
+
+def _override_window_remove(appointment: Appointment) -> None:
+    """An override's one-slot window is an hour the doctor never published, made for this
+    booking alone: once its visit is called off, the window and its slot go with it, so that
+    nobody else can book the doctor then and the doctor may publish that hour. The
+    appointment keeps its doctor, start and end; its `slot` becomes empty. (A completed or
+    missed override keeps its window: that hour is over.)"""
+    window_delete(window=AvailabilityWindow.objects.get(slots__pk=appointment.slot_id))
+    appointment.slot = None
 
 
 def appointment_transition(

@@ -124,6 +124,12 @@ TRANSITIONS: dict[Action, Move] = {
     ),
 }
 
+# The statuses after which the visit will not take place (whatever moved it there): the hour
+# is given back.
+CALLED_OFF = frozenset(
+    {AppointmentStatus.REJECTED, AppointmentStatus.CANCELLED, AppointmentStatus.RESCHEDULED}
+)
+
 _PARTY_NAMES = {
     Party.PATIENT: "the patient",
     Party.DOCTOR: "the doctor",

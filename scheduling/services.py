@@ -170,14 +170,46 @@ def window_delete(*, window: AvailabilityWindow) -> None:
         _window_delete(window)
 
 
+def _windows_of(*, doctor: Doctor, times: SlotTimes) -> SlotTimes:
+    """The doctor's windows that overlap the span of `times` (none if it is empty)."""
+    if not times:
+        return []
+    return list(
+        AvailabilityWindow.objects.filter(
+            doctor=doctor, start__lt=times[-1][1], end__gt=times[0][0]
+        ).values_list("start", "end")
+    )
+
+
+def _runs_around(times: SlotTimes, taken: SlotTimes) -> list[SlotTimes]:
+    """The slots of `times` that overlap none of the `taken` spans, grouped into runs whose
+    span (first start to last end) overlaps none either: each run is one window. Slots the
+    clocks keep apart (a repeated hour) stay in one run when nothing lies between them."""
+
+    def clashes(start: datetime, end: datetime) -> bool:
+        return any(taken_start < end and taken_end > start for taken_start, taken_end in taken)
+
+    runs: list[SlotTimes] = []
+    for start, end in times:
+        if clashes(start, end):
+            continue
+        if runs and not clashes(runs[-1][0][0], end):
+            runs[-1].append((start, end))
+        else:
+            runs.append([(start, end)])
+    return runs
+
+
 def weekly_rule_extend(*, rule: WeeklyRule, through: date) -> int:
     """Generate the rule's windows for its days up to `through`; returns how many were made.
 
     Takes the doctor's schedule lock, then the rule's row, so two runs at the same moment
     take turns and the second finds the days done (`generated_through`), and a deletion of
-    the rule waits for the run (or the run finds the rule gone: nothing to make). A day on
-    which the rule's window would overlap another window of the doctor is skipped: a rule
-    never produces a slot that overlaps an existing one.
+    the rule waits for the run (or the run finds the rule gone: nothing to make).
+
+    A rule never produces a slot that overlaps an existing window of the doctor (one they
+    published, or an override booked beyond the horizon): the day's other slots are still
+    made, in as many windows as the existing ones split them into (`_runs_around`).
     """
     made = 0
     with locking_transaction():
@@ -192,13 +224,12 @@ def weekly_rule_extend(*, rule: WeeklyRule, through: date) -> int:
         day = first + timedelta(days=(rule.day_of_week - first.weekday()) % 7)
         while day <= last:
             times = [(s, e) for s, e in rule_slot_times(rule=rule, day=day) if s > timezone.now()]
-            start, end = (times[0][0], times[-1][1]) if times else (None, None)
-            if times and not _window_overlaps(doctor=rule.doctor, start=start, end=end):
+            for run in _runs_around(times, _windows_of(doctor=rule.doctor, times=times)):
                 _window_with_slots_create(
                     doctor=rule.doctor,
-                    times=times,
-                    start=start,
-                    end=end,
+                    times=run,
+                    start=run[0][0],
+                    end=run[-1][1],
                     weekly_rule=rule,
                     rule_date=day,
                 )

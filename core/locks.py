@@ -13,10 +13,12 @@ and never going back to an earlier step:
 2. weekly rules (`scheduling.locks.weekly_rule_lock`);
 3. the doctor's row (`doctors.locks`): for update by blacklisting, unblacklisting and a
    rating; shared by a booking, so that none lands for a doctor being blacklisted, while
-   bookings of one doctor never wait for each other;
+   bookings of one doctor never wait for each other; then the doctor's user row
+   (blacklisting deactivates it);
 4. appointments (`appointments.locks`);
 5. slots (`scheduling.locks`), then the windows removed with them;
-6. the patient's row (`appointments.locks.patient_lock`);
+6. the patient's row (`appointments.locks.patient_lock`), then the patient's user row (a
+   profile update writes the profile's row before its user's);
 7. penalties (`appointments.locks.penalty_lock`).
 
 Rows of one kind are locked in one statement, in primary-key order. Row locks are `FOR NO

@@ -29,6 +29,7 @@ from audit.services import (
     model_values,
 )
 from core.errors import FieldInvalid, FieldsInvalid
+from core.locks import locking_transaction
 
 
 def password_validate(*, password: str, user: User, attr: str = "password") -> None:
@@ -234,14 +235,15 @@ def user_and_profile_update(*, profile, profile_fields: frozenset[str], changes:
     profile_changes = {k: v for k, v in changes.items() if k in profile_fields}
     before = {**model_values(user, user_changes), **model_values(profile, profile_changes)}
     try:
-        with transaction.atomic():
+        # The profile's row before its user's: the order every service locks in (core.locks).
+        with locking_transaction():
+            for field, value in profile_changes.items():
+                setattr(profile, field, value)
+            profile.save(update_fields=[*profile_changes, "updated_at"])
             for field, value in user_changes.items():
                 setattr(user, field, value)
             if user_changes:
                 user.save(update_fields=[*user_changes, "updated_at"])
-            for field, value in profile_changes.items():
-                setattr(profile, field, value)
-            profile.save(update_fields=[*profile_changes, "updated_at"])
             after = {**model_values(user, user_changes), **model_values(profile, profile_changes)}
             changed = field_changes(
                 before=before, after=after, secret=encrypted_fields(type(profile))

@@ -104,11 +104,13 @@ def _patient_message(appointment: Appointment, from_status: str, actor: User | N
                 None,
             )
         case AppointmentStatus.CANCELLED:
-            why = (
-                " because it was not confirmed in time"
-                if actor is None and from_status == AppointmentStatus.PENDING
-                else ""
-            )
+            why = ""
+            if actor is None:  # the sweep's two cancellations (appointments.transitions)
+                why = (
+                    " because it was not confirmed in time"
+                    if from_status == AppointmentStatus.PENDING
+                    else " because the doctor was not available"
+                )
             return (
                 NotificationKind.CANCELLED,
                 "Appointment cancelled",

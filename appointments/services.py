@@ -1,11 +1,12 @@
 """Writes about appointments: booking (and, with the lifecycle, every status change).
 
-Locking, the same in every service here so that no two of them can deadlock: the slot first,
-then the patient, then a shared lock on the doctor's row; every transaction sets a short
-`lock_timeout` (`BOOKING_LOCK_TIMEOUT_MS`), and a wait past it answers 503 with Retry-After.
-Rules are checked cheaply before any lock, then checked again under the locks, because
-another transaction may have changed the answer meanwhile. The database's constraints are
-the last word: a violation that slips past the checks becomes the same 409 as the check.
+Locking: every service here takes its locks through the `locks` modules, in the one order
+written down in `core.locks` (a doctor's schedule, the doctor, appointments, slots, the
+patient, penalties), inside a transaction whose lock waits are bounded
+(`BOOKING_LOCK_TIMEOUT_MS`; past it, 503 with Retry-After). Rules are checked cheaply before
+any lock, then checked again under the locks, on what is there now, because another
+transaction may have changed the answer meanwhile. The database's constraints are the last
+word: a violation that slips past the checks becomes the same 409 as the check.
 
 Each write also writes its notifications (`appointments.notify`, an outbox) in the same
 transaction; their emails are queued only after the commit, so a broker that is down never
@@ -17,9 +18,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Avg, Count, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db import IntegrityError
+from django.db.models import Avg, Count, Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -35,6 +35,12 @@ from appointments.exceptions import (
     PatientConflict,
     SlotUnavailable,
 )
+from appointments.locks import (
+    appointment_lock,
+    appointments_lock,
+    patient_lock,
+    penalty_lock,
+)
 from appointments.models import (
     ACTIVE_STATUSES,
     Appointment,
@@ -43,24 +49,26 @@ from appointments.models import (
     Feedback,
     Penalty,
 )
-from appointments.transitions import Action, Party, party_of, transition_check
+from appointments.transitions import CALLED_OFF, Action, Party, party_of, transition_check
 from audit.services import (
     CHANGED,
     audit_model_create,
     audit_model_update,
     audit_record,
-    encrypted_fields,
     model_values,
 )
-from core.db import lock_timeout_set, violated_constraint
+from core.db import violated_constraint
 from core.errors import EndNotAfterStart, FieldInvalid, Forbidden
+from core.locks import locking_transaction
+from doctors.locks import doctor_lock, doctor_share_lock
 from doctors.models import Doctor
 from doctors.services import doctor_blacklist
 from patients.models import Patient
 from scheduling.exceptions import SlotInPast
+from scheduling.locks import doctor_schedule_lock, slot_lock, slots_lock
 from scheduling.models import AvailabilityWindow, Slot
 from scheduling.selectors import slot_is_closed
-from scheduling.services import doctor_schedule_lock, schedule_reach_check
+from scheduling.services import schedule_reach_check, window_delete
 
 MAX_OVERRIDE_LENGTH = timedelta(hours=24)
 
@@ -75,11 +83,10 @@ _CONSTRAINT_ERRORS = {
 
 @contextmanager
 def _locking_transaction():
-    """A transaction with the short lock timeout, whose constraint violations become the
-    domain errors the checks would have raised."""
+    """A locking transaction (`core.locks`) whose constraint violations become the domain
+    errors the checks would have raised."""
     try:
-        with transaction.atomic():
-            lock_timeout_set(settings.BOOKING_LOCK_TIMEOUT_MS)
+        with locking_transaction():
             yield
     except IntegrityError as error:
         domain_error = _CONSTRAINT_ERRORS.get(violated_constraint(error))
@@ -96,41 +103,6 @@ def _booking_time_check(*, start: datetime) -> None:
         raise LeadTimeViolation(attr="slot")
     if start >= now + timedelta(days=settings.BOOKING_HORIZON_DAYS):
         raise BeyondBookingHorizon(attr="slot")
-
-
-def _doctor_share_lock(*, doctor_id) -> Doctor:
-    """Read the doctor's standing under a shared row lock: bookings of one doctor do not wait
-    for each other, but a blacklisting (which locks the row for update) waits for them, and
-    they for it, so none lands for a doctor just blacklisted."""
-    # Django's select_for_update has no FOR SHARE; one raw query reads and locks the row.
-    table = Doctor._meta.db_table
-    return Doctor.objects.raw(
-        f"SELECT * FROM {table} WHERE user_id = %s FOR SHARE",  # noqa: S608
-        [doctor_id],
-    )[0]
-
-
-def _patient_lock(*, patient: Patient) -> Patient:
-    """Lock the patient's row, with their user (whom the notifications address) and their
-    count of unresolved no-show penalties (`unresolved_penalties`), as of the start of this
-    statement: no writer of penalties (a no-show, by the sweep, a doctor or an admin) takes
-    the patient's lock, so a count taken after it would be no safer against them, and this
-    saves a query on every booking. The encrypted
-    fields, which booking never reads, are not loaded (nor decrypted)."""
-    unresolved = (
-        Penalty.objects.filter(patient=OuterRef("pk"), resolved=False)
-        .order_by()
-        .values("patient")
-        .annotate(count=Count("pk"))
-        .values("count")
-    )
-    return (
-        Patient.objects.select_for_update(of=("self",))
-        .select_related("user")
-        .defer(*encrypted_fields(Patient))
-        .annotate(unresolved_penalties=Coalesce(Subquery(unresolved), 0))
-        .get(pk=patient.pk)
-    )
 
 
 def _patient_active_counts(*, patient: Patient, start: datetime, end: datetime) -> tuple[int, int]:
@@ -185,22 +157,24 @@ def status_change_record(
 def _booking_write(
     *,
     actor: User,
+    doctor: Doctor,
     patient: Patient,
     slot: Slot,
     reason: str,
     rescheduled_from: Appointment | None = None,
+    keep_confirmed: bool = False,
     is_override: bool = False,
 ) -> Appointment:
-    """Re-check under the locks (slot and patient held by the caller) and write the
-    appointment, the slot's booked mark, the first history row and the notifications of the
-    patient and the doctor (emailed after the commit)."""
+    """Re-check under the locks (the doctor shared, the slot and the patient, held by the
+    caller) and write the appointment, the slot's booked mark, the first history row and the
+    notifications of the patient and the doctor (emailed after the commit).
+
+    The appointment is `pending` when the doctor requires approval, unless it replaces a
+    confirmed one (`keep_confirmed`, a reschedule): that stays confirmed."""
     upcoming, overlapping = _patient_active_counts(patient=patient, start=slot.start, end=slot.end)
     _booking_restriction_check(actor=actor, patient=patient, upcoming=upcoming)
-    if slot.is_booked:
-        raise SlotUnavailable(attr="slot")
     if not is_override and slot_is_closed(slot=slot):
         raise SlotUnavailable("The doctor is not available at that time.", attr="slot")
-    doctor = _doctor_share_lock(doctor_id=slot.doctor_id)
     if doctor.is_blacklisted:
         raise DoctorUnavailable()
     if overlapping:
@@ -212,7 +186,7 @@ def _booking_write(
         start=slot.start,
         end=slot.end,
         status=AppointmentStatus.PENDING
-        if doctor.requires_approval
+        if doctor.requires_approval and not keep_confirmed
         else AppointmentStatus.CONFIRMED,
         reason=reason,
         rescheduled_from=rescheduled_from,
@@ -236,7 +210,7 @@ def _booking_restriction_check(*, actor: User, patient: Patient, upcoming: int) 
     `NO_SHOW_PENALTY_LIMIT` unresolved no-show penalties (403 `booking_restricted`), and at
     most `MAX_ACTIVE_APPOINTMENTS_PER_PATIENT` `upcoming` active appointments, so that no one
     hoards a clinic's slots (409 `appointment_limit_reached`). Checked under the patient's
-    lock only (`_patient_lock`, `_patient_active_counts`), where their appointments cannot
+    lock only (`patient_lock`, `_patient_active_counts`), where their appointments cannot
     grow underneath."""
     if actor.is_admin:
         return
@@ -259,11 +233,11 @@ def _slot_bookable_check(*, slot_id) -> Slot:
     return slot
 
 
-def _slot_lock(*, slot_id) -> Slot:
-    slot = Slot.objects.select_for_update(of=("self",)).filter(pk=slot_id).first()
+def _slot_free_check(slot: Slot | None) -> Slot:
+    """The slot, locked: still there and still free."""
     if slot is None:  # its window was removed since the cheap check
         raise SlotUnavailable("There is no such slot.", attr="slot")
-    if slot.is_booked:  # let go at once rather than hold the slot while waiting for more locks
+    if slot.is_booked:
         raise SlotUnavailable(attr="slot")
     return slot
 
@@ -279,14 +253,15 @@ def appointment_book(*, actor: User, patient: Patient, slot_id, reason: str = ""
     penalties (403 `booking_restricted`). The new
     appointment is `pending`, or `confirmed` when the doctor does not require approval.
 
-    Locks, in one transaction: the slot, then the patient (`select_for_update`), then a shared
-    lock on the doctor; everything is re-checked under them before writing.
+    Locks (`core.locks`): the doctor shared, the slot, the patient; everything is re-checked
+    under them before writing.
     """
     slot = _slot_bookable_check(slot_id=slot_id)
     with _locking_transaction():
-        slot = _slot_lock(slot_id=slot.pk)
-        patient = _patient_lock(patient=patient)
-        return _booking_write(actor=actor, patient=patient, slot=slot, reason=reason)
+        doctor = doctor_share_lock(doctor_id=slot.doctor_id)
+        slot = _slot_free_check(slot_lock(slot_id=slot.pk))
+        patient = patient_lock(patient_id=patient.pk)
+        return _booking_write(actor=actor, doctor=doctor, patient=patient, slot=slot, reason=reason)
 
 
 def appointment_book_override(
@@ -304,7 +279,9 @@ def appointment_book_override(
     published over it) and books it like any slot; time off and holidays do not stop it, the
     lead time and horizon do not apply. It still never overlaps a window of the doctor
     (`slot_unavailable`: book that window's slot instead) nor an active appointment of the
-    doctor or the patient (`patient_conflict`). Locks as `appointment_book`.
+    doctor or the patient (`patient_conflict`).
+
+    Locks (`core.locks`): the doctor's schedule, the doctor shared, the patient.
     """
     if end <= start:
         raise EndNotAfterStart()
@@ -317,6 +294,7 @@ def appointment_book_override(
         raise DoctorUnavailable()
     with _locking_transaction():
         doctor_schedule_lock(doctor_id=doctor.pk)
+        doctor = doctor_share_lock(doctor_id=doctor.pk)
         if AvailabilityWindow.objects.filter(doctor=doctor, start__lt=end, end__gt=start).exists():
             raise SlotUnavailable(
                 "This overlaps the doctor's published availability: book one of its slots."
@@ -325,37 +303,51 @@ def appointment_book_override(
             doctor=doctor, start=start, end=end, is_override=True
         )
         slot = Slot.objects.create(doctor=doctor, window=window, start=start, end=end)
-        patient = _patient_lock(patient=patient)
+        patient = patient_lock(patient_id=patient.pk)
         return _booking_write(
-            actor=actor, patient=patient, slot=slot, reason=reason, is_override=True
+            actor=actor,
+            doctor=doctor,
+            patient=patient,
+            slot=slot,
+            reason=reason,
+            is_override=True,
         )
 
 
 def _transition_apply(
     *, appointment: Appointment, action: Action, actor: User | None, note: str = ""
 ) -> Appointment:
-    """Make one move: check it against the table on the status the caller read, then update
-    the status only if it is still that one. The UPDATE takes the row lock; a competing move
-    that committed first makes it match no row, and this one fails with 409
-    `invalid_transition` rather than being applied to a status nobody checked. Then free the
-    slot when leaving an active status, record the move, create the penalty of a no-show and
-    write the notifications (`appointments.notify`), in the caller's transaction."""
-    move = transition_check(appointment=appointment, action=action, actor=actor, now=timezone.now())
+    """Make one move on an appointment the caller has locked: check it against the table on
+    the status it has now, write it, free the slot when leaving an active status (the UPDATE
+    locks it; a caller moving several appointments locks their slots first) and remove an
+    override's window when its visit is called off, record the move, create the penalty of a
+    no-show and write the notifications (`appointments.notify`), in the caller's
+    transaction."""
+    now = timezone.now()
+    move = transition_check(appointment=appointment, action=action, actor=actor, now=now)
     from_status = appointment.status
-    moved = Appointment.objects.filter(pk=appointment.pk, status=from_status).update(
-        status=move.target, updated_at=timezone.now()
-    )
-    if moved != 1:
-        raise InvalidTransition("The appointment was changed meanwhile; reload it and retry.")
-    appointment.refresh_from_db()
+    appointment.status = move.target
+    appointment.save(update_fields=["status", "updated_at"])
     if from_status in ACTIVE_STATUSES and not appointment.is_active and appointment.slot_id:
         Slot.objects.filter(pk=appointment.slot_id).update(is_booked=False)
+        if appointment.is_override and move.target in CALLED_OFF:
+            _override_window_remove(appointment)
     status_change_record(appointment=appointment, from_status=from_status, actor=actor, note=note)
     if move.target == AppointmentStatus.NO_SHOW:
         penalty = Penalty.objects.create(patient_id=appointment.patient_id, appointment=appointment)
         audit_model_create(instance=penalty, fields=["patient", "appointment"], actor=actor)
     notify.status_change_notify(appointment=appointment, from_status=from_status, actor=actor)
     return appointment
+
+
+def _override_window_remove(appointment: Appointment) -> None:
+    """An override's one-slot window is an hour the doctor never published, made for this
+    booking alone: once its visit is called off, the window and its slot go with it, so that
+    nobody else can book the doctor then and the doctor may publish that hour. The
+    appointment keeps its doctor, start and end; its `slot` becomes empty. (A completed or
+    missed override keeps its window: that hour is over.)"""
+    window_delete(window=AvailabilityWindow.objects.get(slots__pk=appointment.slot_id))
+    appointment.slot = None
 
 
 def appointment_transition(
@@ -374,12 +366,16 @@ def appointment_transition(
     system (the sweep). `complete` stores `diagnosis` and `treatment_notes` (encrypted at
     rest); `no_show` creates the patient's penalty and their one no-show email.
 
-    Each move is a conditional update (`WHERE status = <the status checked>`) under the row
-    lock the UPDATE takes, so two moves racing on one appointment cannot both succeed: the
-    second waits for the first, then matches no row and answers 409 `invalid_transition`.
+    Checked once without locks (a refusal costs no lock), then again under the appointment's
+    row lock on the status it has now: a move whose rule still holds after a concurrent move
+    succeeds (a cancel after a confirm), and of two moves that exclude each other (confirm and
+    reject, complete and no-show) the second finds the first done and answers 409
+    `invalid_transition`. Locks (`core.locks`): the appointment, then its slot.
     """
+    appointment = Appointment.objects.select_related("doctor").get(pk=appointment_id)
+    transition_check(appointment=appointment, action=action, actor=actor, now=timezone.now())
     with _locking_transaction():
-        appointment = Appointment.objects.get(pk=appointment_id)
+        appointment = appointment_lock(appointment_id=appointment_id)
         appointment = _transition_apply(
             appointment=appointment, action=action, actor=actor, note=note
         )
@@ -399,27 +395,35 @@ def appointment_reschedule(
 
     The old appointment becomes `rescheduled` (the patient, before its start, or an admin);
     the new one (`rescheduled_from` = old) is booked under every rule of `appointment_book`,
-    keeping the old reason unless another is given. If the new slot cannot be had, the whole
-    transaction rolls back: 409 and the old appointment untouched.
+    keeping the old reason unless another is given; a confirmed appointment's new one is
+    confirmed too (the doctor agreed to see the patient; the new hour is one they published).
+    If the new slot cannot be had, the whole transaction rolls back: 409 and the old
+    appointment untouched.
 
-    Locks: the new slot, then the patient (and the doctor, shared), then the old appointment
-    through its conditional update (see `_transition_apply`).
+    Locks (`core.locks`): the new slot's doctor shared, the old appointment, both slots (in
+    key order), the patient; the move and the booking are re-checked under them.
     """
-    old = Appointment.objects.get(pk=appointment_id)
+    old = Appointment.objects.select_related("doctor").get(pk=appointment_id)
     transition_check(appointment=old, action=Action.RESCHEDULE, actor=actor, now=timezone.now())
     new_slot = _slot_bookable_check(slot_id=slot_id)
     with _locking_transaction():
-        new_slot = _slot_lock(slot_id=new_slot.pk)
-        patient = _patient_lock(patient=old.patient)
+        doctor = doctor_share_lock(doctor_id=new_slot.doctor_id)
+        old = appointment_lock(appointment_id=old.pk)
+        slots = slots_lock(Slot.objects.filter(pk__in=[new_slot.pk, old.slot_id]))
+        new_slot = _slot_free_check(next((s for s in slots if s.pk == new_slot.pk), None))
+        patient = patient_lock(patient_id=old.patient_id)
+        was_confirmed = old.status == AppointmentStatus.CONFIRMED
         old = _transition_apply(
             appointment=old, action=Action.RESCHEDULE, actor=actor, note="Moved to another slot."
         )
         return _booking_write(
             actor=actor,
+            doctor=doctor,
             patient=patient,
             slot=new_slot,
             reason=old.reason if reason is None else reason,
             rescheduled_from=old,
+            keep_confirmed=was_confirmed,
         )
 
 
@@ -428,16 +432,19 @@ def doctor_blacklist_with_cancellations(
 ) -> Doctor:
     """Blacklist a doctor (`doctors.services.doctor_blacklist`) and, with `cancel_upcoming`,
     cancel their future pending and confirmed appointments through the transition function,
-    in the same transaction (history rows for each). Locks the doctor, then each appointment
-    in id order."""
+    in the same transaction (history rows for each).
+
+    Locks (`core.locks`): the doctor, their upcoming appointments, those appointments' slots.
+    """
     with _locking_transaction():
         doctor = doctor_blacklist(doctor=doctor, reason=reason)
         if cancel_upcoming:
-            upcoming = (
-                Appointment.objects.select_for_update(of=("self",))
-                .filter(doctor=doctor, status__in=ACTIVE_STATUSES, start__gt=timezone.now())
-                .order_by("pk")
+            upcoming = appointments_lock(
+                Appointment.objects.filter(
+                    doctor=doctor, status__in=ACTIVE_STATUSES, start__gt=timezone.now()
+                )
             )
+            slots_lock(Slot.objects.filter(pk__in=[a.slot_id for a in upcoming]))
             for appointment in upcoming:
                 _transition_apply(
                     appointment=appointment,
@@ -454,8 +461,8 @@ def feedback_submit(*, appointment_id, actor: User, rating: int, comments: str =
     Only the appointment's patient (403 for the others who can see it); only when
     `completed` (409 `invalid_transition`); once (409 `duplicate_feedback`, also when two
     arrive at once: the unique constraint decides). The doctor's `rating` becomes the mean of
-    all their ratings: the doctor's row is locked while it is recomputed, so two patients
-    rating one doctor at once both count.
+    all their ratings: the doctor's row is locked (`core.locks`) while it is recomputed, so
+    two patients rating one doctor at once both count.
     """
     appointment = Appointment.objects.get(pk=appointment_id)
     if party_of(actor=actor, appointment=appointment) != Party.PATIENT:
@@ -465,9 +472,8 @@ def feedback_submit(*, appointment_id, actor: User, rating: int, comments: str =
     if Feedback.objects.filter(appointment=appointment).exists():
         raise DuplicateFeedback()
     try:
-        with transaction.atomic():
-            lock_timeout_set(settings.BOOKING_LOCK_TIMEOUT_MS)
-            doctor = Doctor.objects.select_for_update().get(pk=appointment.doctor_id)
+        with locking_transaction():
+            doctor = doctor_lock(doctor_id=appointment.doctor_id)
             before = model_values(doctor, ["rating", "rating_count"])
             feedback = Feedback.objects.create(
                 appointment=appointment, doctor=doctor, rating=rating, comments=comments
@@ -492,9 +498,10 @@ def feedback_submit(*, appointment_id, actor: User, rating: int, comments: str =
 
 
 def penalty_resolve(*, penalty_id, actor: User) -> Penalty:
-    """An admin clears a no-show penalty; it no longer counts against bookings."""
-    with transaction.atomic():
-        penalty = Penalty.objects.select_for_update().get(pk=penalty_id)
+    """An admin clears a no-show penalty; it no longer counts against bookings. Locks the
+    penalty (`core.locks`), so that two resolutions at once record one."""
+    with locking_transaction():
+        penalty = penalty_lock(penalty_id=penalty_id)
         if not penalty.resolved:
             penalty.resolved = True
             penalty.resolved_at = timezone.now()

@@ -3,8 +3,9 @@ sweep (`sweep_no_shows`), the reminders (`send_reminders`) and the purge of expi
 idempotency records (`purge_idempotency_records`).
 
 Both are safe to run twice at once, and again and again: each appointment is handled in its
-own short transaction that first locks its row with `SELECT ... FOR UPDATE SKIP LOCKED` and
-re-checks that it is still due. A second sweep skips the rows the first holds, and finds the
+own short locking transaction (`core.locks`) that first locks its row, skipping it if
+another transaction holds it (`appointments.locks.appointment_lock_if_free`), and re-checks
+that it is still due. A second sweep skips the rows the first holds, and finds the
 ones it already finished no longer due. Every move goes through `appointment_transition`
 (the one function that knows the transition table) with the system as actor.
 """
@@ -14,20 +15,22 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from appointments import notify
 from appointments.exceptions import InvalidTransition
+from appointments.locks import appointment_lock_if_free, idempotency_records_lock_expired
 from appointments.models import Appointment, AppointmentStatus, IdempotencyRecord
 from appointments.services import appointment_transition
 from appointments.transitions import Action
+from core.locks import locking_transaction
 from notifications.models import Notification, NotificationKind
 
 logger = logging.getLogger(__name__)
 
 NOT_CONFIRMED_IN_TIME = "not confirmed in time"
+DOCTOR_NOT_AVAILABLE = "the doctor was not available"
 # Idempotency records deleted per transaction by the purge.
 PURGE_BATCH = 1000
 
@@ -38,22 +41,12 @@ class SweepResult:
     cancelled: int
 
 
-def _row_lock(due: QuerySet[Appointment], appointment_id) -> Appointment | None:
-    """The appointment, locked, if it is still due and no other transaction holds it."""
-    return (
-        due.filter(pk=appointment_id)
-        .select_for_update(skip_locked=True, of=("self",))
-        .select_related("patient__user", "doctor__user")
-        .first()
-    )
-
-
 def _moves_apply(due: QuerySet[Appointment], action: Action, note: str = "") -> int:
     moved = 0
     for appointment_id in list(due.order_by("pk").values_list("pk", flat=True)):
         try:
-            with transaction.atomic():
-                if _row_lock(due, appointment_id) is None:
+            with locking_transaction():
+                if appointment_lock_if_free(due, appointment_id) is None:
                     continue
                 appointment_transition(
                     appointment_id=appointment_id, action=action, actor=None, note=note
@@ -66,23 +59,25 @@ def _moves_apply(due: QuerySet[Appointment], action: Action, note: str = "") -> 
 
 def no_show_sweep(*, now: datetime | None = None) -> SweepResult:
     """Confirmed appointments that ended more than `NO_SHOW_GRACE` ago become `no_show` (one
-    penalty each, unique per appointment, and one email to the patient); pending appointments
-    whose start has passed become `cancelled`, "not confirmed in time". The system is the
-    actor of the history rows. Locks one appointment at a time (see the module docstring),
-    then what the transition locks after it (its slot)."""
+    penalty each, unique per appointment, and one email to the patient), unless their doctor
+    was blacklisted before they ended: those are cancelled, "the doctor was not available",
+    and nobody is penalised. Pending appointments whose start has passed become `cancelled`,
+    "not confirmed in time". The system is the actor of the history rows. Locks one
+    appointment at a time (see the module docstring), then what the transition locks after
+    it (its slot)."""
     now = now or timezone.now()
-    no_shows = _moves_apply(
-        Appointment.objects.filter(
-            status=AppointmentStatus.CONFIRMED, end__lte=now - settings.NO_SHOW_GRACE
-        ),
-        Action.NO_SHOW,
+    ended = Appointment.objects.filter(
+        status=AppointmentStatus.CONFIRMED, end__lte=now - settings.NO_SHOW_GRACE
     )
-    cancelled = _moves_apply(
+    barred = Q(doctor__blacklisted_at__lt=F("end"))
+    no_shows = _moves_apply(ended.exclude(barred), Action.NO_SHOW)
+    withdrawn = _moves_apply(ended.filter(barred), Action.WITHDRAW, note=DOCTOR_NOT_AVAILABLE)
+    expired = _moves_apply(
         Appointment.objects.filter(status=AppointmentStatus.PENDING, start__lte=now),
-        Action.CANCEL,
+        Action.EXPIRE,
         note=NOT_CONFIRMED_IN_TIME,
     )
-    return SweepResult(no_shows=no_shows, cancelled=cancelled)
+    return SweepResult(no_shows=no_shows, cancelled=withdrawn + expired)
 
 
 def reminders_send(*, now: datetime | None = None) -> int:
@@ -108,8 +103,8 @@ def reminders_send(*, now: datetime | None = None) -> int:
     )
     written = 0
     for appointment_id in list(due.order_by("pk").values_list("pk", flat=True)):
-        with transaction.atomic():
-            appointment = _row_lock(due, appointment_id)
+        with locking_transaction():
+            appointment = appointment_lock_if_free(due, appointment_id)
             if appointment is not None and notify.reminder_notify(appointment=appointment):
                 written += 1
     return written
@@ -124,15 +119,10 @@ def idempotency_records_purge(*, now: datetime | None = None) -> int:
     share the work without waiting for each other, and a booking claiming an expired key
     (`appointments.api.idempotency`) is never kept waiting long."""
     cutoff = (now or timezone.now()) - settings.IDEMPOTENCY_KEY_TTL
-    expired = IdempotencyRecord.objects.filter(created_at__lt=cutoff)
     purged = 0
     while True:
-        with transaction.atomic():
-            batch = list(
-                expired.order_by("pk")
-                .select_for_update(skip_locked=True)
-                .values_list("pk", flat=True)[:PURGE_BATCH]
-            )
+        with locking_transaction():
+            batch = idempotency_records_lock_expired(cutoff=cutoff, limit=PURGE_BATCH)
             if not batch:
                 return purged
             purged += IdempotencyRecord.objects.filter(pk__in=batch).delete()[0]

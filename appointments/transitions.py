@@ -3,12 +3,21 @@ action makes, from which statuses, by whom, and when. `appointment_transition` i
 its only writer.
 
 ```
-pending   -> confirmed (doctor, admin) | rejected (doctor, admin) | cancelled | rescheduled
+pending   -> confirmed (doctor, admin; before the end) | rejected (doctor, admin; before the end)
+           | cancelled | rescheduled | cancelled by the sweep once started (expire)
 confirmed -> completed (doctor, admin; once started)
-           | no_show (doctor, admin, or the sweep; once ended) | cancelled | rescheduled
+           | no_show (doctor, admin, or the sweep; once ended; not for a barred doctor)
+           | cancelled | rescheduled | cancelled by the sweep once ended (withdraw; only for a
+             barred doctor)
 ```
-`cancelled`: the patient (before the start), the doctor, an admin, or the sweep (a pending
-appointment not confirmed in time). `rescheduled`: the patient (before the start) or an admin.
+`cancelled`: the patient (before the start), the doctor or an admin (before the end).
+`rescheduled`: the patient (before the start) or an admin (before the end).
+
+Once an appointment has ended, people only record what happened: completed or no-show;
+nobody confirms, rejects, cancels or moves it any more. The sweep has two moves of its own:
+it cancels a pending request nobody confirmed by its start ("not confirmed in time"), and a
+visit whose doctor the clinic blacklisted before it ended ("the doctor was not available"),
+which is never marked a no-show: patients are never penalised for a barred doctor's visits.
 """
 
 from dataclasses import dataclass
@@ -30,6 +39,9 @@ class Action(StrEnum):
     RESCHEDULE = "reschedule"
     COMPLETE = "complete"
     NO_SHOW = "no_show"
+    # The system's own moves (the sweep), never offered to a person.
+    EXPIRE = "expire"
+    WITHDRAW = "withdraw"
 
 
 class Party(StrEnum):
@@ -42,10 +54,19 @@ class Party(StrEnum):
 
 
 class When(StrEnum):
-    ANY = "any time"
     BEFORE_START = "before the start"
+    BEFORE_END = "before the end"
     STARTED = "once started"
     ENDED = "once ended"
+
+
+class Standing(StrEnum):
+    """What a move requires of the appointment's doctor: nothing; to have been in good
+    standing until the appointment's end; or to have been blacklisted before it."""
+
+    ANY = "any"
+    IN_GOOD_STANDING = "in good standing"
+    BARRED = "barred"
 
 
 @dataclass(frozen=True)
@@ -54,31 +75,33 @@ class Move:
     target: str
     # Each party that may make the move, and from when.
     parties: dict[Party, When]
+    standing: Standing = Standing.ANY
 
 
 TRANSITIONS: dict[Action, Move] = {
     Action.CONFIRM: Move(
-        frozenset({PENDING}), CONFIRMED, {Party.DOCTOR: When.ANY, Party.ADMIN: When.ANY}
+        frozenset({PENDING}),
+        CONFIRMED,
+        {Party.DOCTOR: When.BEFORE_END, Party.ADMIN: When.BEFORE_END},
     ),
     Action.REJECT: Move(
         frozenset({PENDING}),
         AppointmentStatus.REJECTED,
-        {Party.DOCTOR: When.ANY, Party.ADMIN: When.ANY},
+        {Party.DOCTOR: When.BEFORE_END, Party.ADMIN: When.BEFORE_END},
     ),
     Action.CANCEL: Move(
         frozenset({PENDING, CONFIRMED}),
         AppointmentStatus.CANCELLED,
         {
             Party.PATIENT: When.BEFORE_START,
-            Party.DOCTOR: When.ANY,
-            Party.ADMIN: When.ANY,
-            Party.SYSTEM: When.ANY,
+            Party.DOCTOR: When.BEFORE_END,
+            Party.ADMIN: When.BEFORE_END,
         },
     ),
     Action.RESCHEDULE: Move(
         frozenset({PENDING, CONFIRMED}),
         AppointmentStatus.RESCHEDULED,
-        {Party.PATIENT: When.BEFORE_START, Party.ADMIN: When.ANY},
+        {Party.PATIENT: When.BEFORE_START, Party.ADMIN: When.BEFORE_END},
     ),
     Action.COMPLETE: Move(
         frozenset({CONFIRMED}),
@@ -89,7 +112,36 @@ TRANSITIONS: dict[Action, Move] = {
         frozenset({CONFIRMED}),
         AppointmentStatus.NO_SHOW,
         {Party.DOCTOR: When.ENDED, Party.ADMIN: When.ENDED, Party.SYSTEM: When.ENDED},
+        Standing.IN_GOOD_STANDING,
     ),
+    Action.EXPIRE: Move(
+        frozenset({PENDING}), AppointmentStatus.CANCELLED, {Party.SYSTEM: When.STARTED}
+    ),
+    Action.WITHDRAW: Move(
+        frozenset({CONFIRMED}),
+        AppointmentStatus.CANCELLED,
+        {Party.SYSTEM: When.ENDED},
+        Standing.BARRED,
+    ),
+}
+
+# The statuses after which the visit will not take place (whatever moved it there): the hour
+# is given back.
+CALLED_OFF = frozenset(
+    {AppointmentStatus.REJECTED, AppointmentStatus.CANCELLED, AppointmentStatus.RESCHEDULED}
+)
+
+_PARTY_NAMES = {
+    Party.PATIENT: "the patient",
+    Party.DOCTOR: "the doctor",
+    Party.ADMIN: "an admin",
+    Party.SYSTEM: "the sweep",
+}
+_STANDING_RULES = {
+    Standing.ANY: "",
+    Standing.IN_GOOD_STANDING: " Not for a visit whose doctor was blacklisted before it ended: "
+    "patients are never penalised for those.",
+    Standing.BARRED: " Only for a visit whose doctor was blacklisted before it ended.",
 }
 
 
@@ -108,11 +160,24 @@ def party_of(*, actor: User | None, appointment: Appointment) -> Party | None:
 
 def _in_time(when: When, appointment: Appointment, now: datetime) -> bool:
     return {
-        When.ANY: True,
         When.BEFORE_START: now < appointment.start,
+        When.BEFORE_END: now < appointment.end,
         When.STARTED: now >= appointment.start,
         When.ENDED: now >= appointment.end,
     }[when]
+
+
+def doctor_barred(appointment: Appointment) -> bool:
+    """Whether the appointment's doctor was blacklisted before the appointment ended (and
+    still is)."""
+    barred_at = appointment.doctor.blacklisted_at
+    return barred_at is not None and barred_at < appointment.end
+
+
+def _standing_holds(standing: Standing, appointment: Appointment) -> bool:
+    if standing == Standing.ANY:
+        return True
+    return doctor_barred(appointment) == (standing == Standing.BARRED)
 
 
 def transition_check(
@@ -121,8 +186,8 @@ def transition_check(
     """The move `action` makes, if `actor` may make it on `appointment` now.
 
     A party the table never allows this action answers 403 (they can see the appointment but
-    may not act on it); an allowed party at the wrong status or time answers 409
-    `invalid_transition`.
+    may not act on it); an allowed party at the wrong status or time, or for a doctor of the
+    wrong standing, answers 409 `invalid_transition`.
     """
     move = TRANSITIONS[action]
     party = party_of(actor=actor, appointment=appointment)
@@ -135,4 +200,24 @@ def transition_check(
         )
     if not _in_time(when, appointment, now):
         raise InvalidTransition(f"This move is allowed {when.value} only.")
+    if not _standing_holds(move.standing, appointment):
+        raise InvalidTransition(_STANDING_RULES[move.standing].strip())
     return move
+
+
+def _either(names: list[str]) -> str:
+    return " or ".join(names) if len(names) < 3 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+def move_rule(action: Action) -> str:
+    """The table's row for `action` in words, for the API's schema: "From `pending` to
+    `confirmed`: the doctor or an admin, before the end." """
+    move = TRANSITIONS[action]
+    by_when: dict[When, list[str]] = {}
+    for party, when in move.parties.items():
+        by_when.setdefault(when, []).append(_PARTY_NAMES[party])
+    who = "; ".join(f"{_either(names)}, {when.value}" for when, names in by_when.items())
+    sources = " or ".join(
+        f"`{status}`" for status in AppointmentStatus.values if status in move.sources
+    )
+    return f"From {sources} to `{move.target}`: {who}.{_STANDING_RULES[move.standing]}"

@@ -17,11 +17,13 @@ from audit.services import (
     audit_model_update,
     model_values,
 )
+from core.locks import locking_transaction
 from doctors.exceptions import (
     LicenseNumberTaken,
     SpecializationInUse,
     SpecializationNameTaken,
 )
+from doctors.locks import doctor_lock
 from doctors.models import Doctor, Specialization
 
 
@@ -145,16 +147,14 @@ def doctor_update(*, doctor: Doctor, **changes) -> Doctor:
 def doctor_blacklist(*, doctor: Doctor, reason: str) -> Doctor:
     """Bar a doctor: no sign-in, no live token, no bookable slot.
 
-    Locks the doctor's row, marks it blacklisted and deactivates the account (simplejwt
-    refuses an inactive user on every request, so live access tokens fail at once), then
-    revokes every token the doctor holds (`user_tokens_revoke`): none of them works again,
+    Locks the doctor's row (`core.locks`), marks it blacklisted and deactivates the account
+    (simplejwt refuses an inactive user on every request, so live access tokens fail at once),
+    then revokes every token the doctor holds (`user_tokens_revoke`): none of them works again,
     not even after an unblacklisting. Blacklisting a blacklisted doctor again only updates the
     reason.
     """
-    with transaction.atomic():
-        doctor = (
-            Doctor.objects.select_for_update(of=("self",)).select_related("user").get(pk=doctor.pk)
-        )
+    with locking_transaction():
+        doctor = doctor_lock(doctor_id=doctor.pk)
         before = model_values(doctor, ["is_blacklisted", "blacklist_reason"])
         if not doctor.is_blacklisted:
             doctor.blacklisted_at = timezone.now()
@@ -176,10 +176,8 @@ def doctor_unblacklist(*, doctor: Doctor) -> Doctor:
     """Undo `doctor_blacklist`: the doctor may sign in again and their free slots are offered
     again. Appointments cancelled by the blacklisting stay cancelled, and tokens issued before
     it stay revoked."""
-    with transaction.atomic():
-        doctor = (
-            Doctor.objects.select_for_update(of=("self",)).select_related("user").get(pk=doctor.pk)
-        )
+    with locking_transaction():
+        doctor = doctor_lock(doctor_id=doctor.pk)
         before = model_values(doctor, ["is_blacklisted", "blacklist_reason"])
         doctor.is_blacklisted = False
         doctor.blacklisted_at = None

@@ -51,7 +51,9 @@ class WeeklyRule(models.Model):
 
 class AvailabilityWindow(models.Model):
     """A stretch of time a doctor offers, split into slots. Published directly, or made by a
-    weekly rule for one clinic-local day (`weekly_rule`, `rule_date`)."""
+    weekly rule for one clinic-local day (`weekly_rule`, `rule_date`): one window a day, or
+    several where windows that were there first (an override, one published by hand) split
+    the rule's hours."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     doctor = models.ForeignKey(
@@ -83,9 +85,6 @@ class AvailabilityWindow(models.Model):
                     ("doctor", RangeOperators.EQUAL),
                     (TsTzRange("start", "end"), RangeOperators.OVERLAPS),
                 ],
-            ),
-            models.UniqueConstraint(
-                fields=["weekly_rule", "rule_date"], name="scheduling_window_one_per_rule_day"
             ),
         ]
 

@@ -34,13 +34,19 @@ def slot_list_free(
     Specialization objects (why: bench/README.md, "`GET /slots/`").
     """
     now = timezone.now()
-    lower, upper = day_bounds(date_from, date_to)
-    earliest = now + settings.BOOKING_LEAD_TIME
-    horizon = now + timedelta(days=settings.BOOKING_HORIZON_DAYS)
+    # The booking service's time rules, to the instant: started (`start <= now`), inside the
+    # lead time (`start < now + lead`), beyond the horizon (`start >= now + horizon`).
     slots = _free_slots_shaped(clinic_zone()).filter(
-        start__gt=max(earliest, lower) if lower else earliest,
-        start__lt=min(horizon, upper) if upper else horizon,
+        start__gt=now,
+        start__gte=now + settings.BOOKING_LEAD_TIME,
+        start__lt=now + timedelta(days=settings.BOOKING_HORIZON_DAYS),
     )
+    # Clinic-local days, half-open: a slot at local midnight belongs to the day it starts.
+    lower, upper = day_bounds(date_from, date_to)
+    if lower is not None:
+        slots = slots.filter(start__gte=lower)
+    if upper is not None:
+        slots = slots.filter(start__lt=upper)
     if doctor_id is not None:
         slots = slots.filter(doctor_id=doctor_id)
     if specialization_id is not None:

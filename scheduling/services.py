@@ -3,20 +3,24 @@
 Slots that hold an appointment are never removed or covered behind the patient's back: every
 write that would strand one locks the affected slots first (the same row locks booking takes)
 and answers 409 `has_active_appointments` if any is booked.
+
+Every write here runs in a locking transaction and takes its locks through
+`scheduling.locks`, in the one order written down in `core.locks` (the doctor's schedule,
+then weekly rules, then slots); every lock wait is bounded (503 `lock_timeout` past it).
 """
 
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import QuerySet
+from django.db import IntegrityError
 from django.utils import timezone
 
 from audit.services import audit_model_create, audit_model_delete, audit_record
 from core.clinic_time import clinic_today, day_bounds, wall_time_occurrence
-from core.db import lock_timeout_set, violated_constraint
+from core.db import violated_constraint
 from core.errors import EndNotAfterStart, FieldInvalid
+from core.locks import locking_transaction
 from doctors.models import Doctor
 from scheduling.exceptions import (
     BeyondScheduleReach,
@@ -26,6 +30,7 @@ from scheduling.exceptions import (
     SlotInPast,
     SpanTooShort,
 )
+from scheduling.locks import doctor_schedule_lock, slots_lock, weekly_rule_lock
 from scheduling.models import AvailabilityWindow, Holiday, Slot, TimeOff, WeeklyRule
 
 SlotTimes = list[tuple[datetime, datetime]]
@@ -72,12 +77,6 @@ def rule_slot_times(*, rule: WeeklyRule, day: date) -> SlotTimes:
     return times
 
 
-def _slots_lock(slots: QuerySet[Slot]) -> list[Slot]:
-    """Lock slots in primary-key order (the order every service locks them in)."""
-    lock_timeout_set(settings.BOOKING_LOCK_TIMEOUT_MS)
-    return list(slots.select_for_update(of=("self",)).order_by("pk"))
-
-
 def _none_booked_check(slots: Iterable[Slot]) -> None:
     if any(slot.is_booked for slot in slots):
         raise HasActiveAppointments()
@@ -119,17 +118,6 @@ def schedule_reach_check(*, day: date, attr: str) -> None:
         )
 
 
-def doctor_schedule_lock(*, doctor_id) -> None:
-    """Serialize, per doctor, the writes that add windows (publishing, weekly rules, override
-    bookings) until the end of the transaction. Two overlapping windows inserted at once
-    would otherwise each find the other's uncommitted row in the exclusion constraint and
-    deadlock; with this lock the second waits, then sees the first and answers 409."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"schedule:{doctor_id}"]
-        )
-
-
 def _window_overlaps(*, doctor: Doctor, start: datetime, end: datetime) -> bool:
     return AvailabilityWindow.objects.filter(doctor=doctor, start__lt=end, end__gt=start).exists()
 
@@ -157,7 +145,7 @@ def window_create(*, doctor: Doctor, start: datetime, end: datetime) -> Availabi
     if _window_overlaps(doctor=doctor, start=start, end=end):
         raise OverlappingAvailability()
     try:
-        with transaction.atomic():
+        with locking_transaction():
             doctor_schedule_lock(doctor_id=doctor.pk)
             if _window_overlaps(doctor=doctor, start=start, end=end):
                 raise OverlappingAvailability()
@@ -177,27 +165,58 @@ def window_delete(*, window: AvailabilityWindow) -> None:
     """Remove a window and its slots, unless one of them holds a pending or confirmed
     appointment (409 `has_active_appointments`). Locks the window's slots first, so a booking
     in flight either finishes before (and is seen) or waits and finds the slot gone."""
-    with transaction.atomic():
-        _none_booked_check(_slots_lock(Slot.objects.filter(window=window)))
+    with locking_transaction():
+        _none_booked_check(slots_lock(Slot.objects.filter(window=window)))
         _window_delete(window)
+
+
+def _windows_of(*, doctor: Doctor, times: SlotTimes) -> SlotTimes:
+    """The doctor's windows that overlap the span of `times` (none if it is empty)."""
+    if not times:
+        return []
+    return list(
+        AvailabilityWindow.objects.filter(
+            doctor=doctor, start__lt=times[-1][1], end__gt=times[0][0]
+        ).values_list("start", "end")
+    )
+
+
+def _runs_around(times: SlotTimes, taken: SlotTimes) -> list[SlotTimes]:
+    """The slots of `times` that overlap none of the `taken` spans, grouped into runs whose
+    span (first start to last end) overlaps none either: each run is one window. Slots the
+    clocks keep apart (a repeated hour) stay in one run when nothing lies between them."""
+
+    def clashes(start: datetime, end: datetime) -> bool:
+        return any(taken_start < end and taken_end > start for taken_start, taken_end in taken)
+
+    runs: list[SlotTimes] = []
+    for start, end in times:
+        if clashes(start, end):
+            continue
+        if runs and not clashes(runs[-1][0][0], end):
+            runs[-1].append((start, end))
+        else:
+            runs.append([(start, end)])
+    return runs
 
 
 def weekly_rule_extend(*, rule: WeeklyRule, through: date) -> int:
     """Generate the rule's windows for its days up to `through`; returns how many were made.
 
-    Locks the rule's row, so two runs at the same moment take turns and the second finds the
-    days done (`generated_through`); the unique (rule, day) constraint backs that up. A day on
-    which the rule's window would overlap another window of the doctor is skipped: a rule
-    never produces a slot that overlaps an existing one.
+    Takes the doctor's schedule lock, then the rule's row, so two runs at the same moment
+    take turns and the second finds the days done (`generated_through`), and a deletion of
+    the rule waits for the run (or the run finds the rule gone: nothing to make).
+
+    A rule never produces a slot that overlaps an existing window of the doctor (one they
+    published, or an override booked beyond the horizon): the day's other slots are still
+    made, in as many windows as the existing ones split them into (`_runs_around`).
     """
     made = 0
-    with transaction.atomic():
-        rule = (
-            WeeklyRule.objects.select_for_update(of=("self",))
-            .select_related("doctor")
-            .get(pk=rule.pk)
-        )
+    with locking_transaction():
         doctor_schedule_lock(doctor_id=rule.doctor_id)
+        rule = weekly_rule_lock(rule_id=rule.pk)
+        if rule is None:
+            return 0
         first = max(rule.effective_from, clinic_today())
         if rule.generated_through:
             first = max(first, rule.generated_through + timedelta(days=1))
@@ -205,13 +224,12 @@ def weekly_rule_extend(*, rule: WeeklyRule, through: date) -> int:
         day = first + timedelta(days=(rule.day_of_week - first.weekday()) % 7)
         while day <= last:
             times = [(s, e) for s, e in rule_slot_times(rule=rule, day=day) if s > timezone.now()]
-            start, end = (times[0][0], times[-1][1]) if times else (None, None)
-            if times and not _window_overlaps(doctor=rule.doctor, start=start, end=end):
+            for run in _runs_around(times, _windows_of(doctor=rule.doctor, times=times)):
                 _window_with_slots_create(
                     doctor=rule.doctor,
-                    times=times,
-                    start=start,
-                    end=end,
+                    times=run,
+                    start=run[0][0],
+                    end=run[-1][1],
                     weekly_rule=rule,
                     rule_date=day,
                 )
@@ -248,7 +266,8 @@ def weekly_rule_create(
 ) -> WeeklyRule:
     """Add a weekly rule (clinic local time) and generate its slots through the horizon, in
     one transaction. 409 `overlapping_availability` if another rule of the doctor covers the
-    same weekday hours in an overlapping period."""
+    same weekday hours in an overlapping period: checked again under the doctor's schedule
+    lock, so of two such rules added at once the second waits and then fails."""
     if end_time <= start_time:
         raise EndNotAfterStart(attr="end_time")
     if (
@@ -272,7 +291,17 @@ def weekly_rule_create(
         effective_until=effective_until,
     ):
         raise OverlappingAvailability("This overlaps another weekly rule of the same doctor.")
-    with transaction.atomic():
+    with locking_transaction():
+        doctor_schedule_lock(doctor_id=doctor.pk)
+        if _rule_overlaps(
+            doctor=doctor,
+            day_of_week=day_of_week,
+            start_time=start_time,
+            end_time=end_time,
+            effective_from=effective_from,
+            effective_until=effective_until,
+        ):
+            raise OverlappingAvailability("This overlaps another weekly rule of the same doctor.")
         rule = WeeklyRule.objects.create(
             doctor=doctor,
             day_of_week=day_of_week,
@@ -299,10 +328,18 @@ def _rule_overlaps(
 
 def weekly_rule_delete(*, rule: WeeklyRule) -> None:
     """Remove a rule and the windows it made that have not started yet, unless one of their
-    slots holds a pending or confirmed appointment (409). Past windows stay, unlinked."""
-    with transaction.atomic():
+    slots holds a pending or confirmed appointment (409). Past windows stay, unlinked.
+
+    Takes the doctor's schedule lock, then the rule's, then the windows' slots: an extension
+    of the rule running at the same moment finishes first, and its windows are removed too.
+    """
+    with locking_transaction():
+        doctor_schedule_lock(doctor_id=rule.doctor_id)
+        rule = weekly_rule_lock(rule_id=rule.pk)
+        if rule is None:  # deleted meanwhile
+            return
         upcoming = AvailabilityWindow.objects.filter(weekly_rule=rule, start__gt=timezone.now())
-        _none_booked_check(_slots_lock(Slot.objects.filter(window__in=upcoming)))
+        _none_booked_check(slots_lock(Slot.objects.filter(window__in=upcoming)))
         for window in upcoming:
             _window_delete(window)
         audit_model_delete(instance=rule, fields=RULE_FIELDS)
@@ -321,9 +358,9 @@ def time_off_create(*, doctor: Doctor, start: datetime, end: datetime, reason: s
     if end <= timezone.now():
         raise FieldInvalid("The time off would already be over.", attr="end")
     schedule_reach_check(day=start.date(), attr="start")
-    with transaction.atomic():
+    with locking_transaction():
         _none_booked_check(
-            _slots_lock(Slot.objects.filter(doctor=doctor, start__lt=end, end__gt=start))
+            slots_lock(Slot.objects.filter(doctor=doctor, start__lt=end, end__gt=start))
         )
         time_off = TimeOff.objects.create(doctor=doctor, start=start, end=end, reason=reason)
         audit_model_create(instance=time_off, fields=TIME_OFF_FIELDS)
@@ -332,7 +369,7 @@ def time_off_create(*, doctor: Doctor, start: datetime, end: datetime, reason: s
 
 def time_off_delete(*, time_off: TimeOff) -> None:
     """Remove a time off: its slots are offered again (nothing can be stranded)."""
-    with transaction.atomic():
+    with locking_transaction():
         audit_model_delete(instance=time_off, fields=TIME_OFF_FIELDS)
         time_off.delete()
 
@@ -350,8 +387,8 @@ def holiday_create(*, day: date, name: str) -> Holiday:
         raise HolidayTaken()
     lower, upper = day_bounds(day, day)
     try:
-        with transaction.atomic():
-            _none_booked_check(_slots_lock(Slot.objects.filter(start__gte=lower, start__lt=upper)))
+        with locking_transaction():
+            _none_booked_check(slots_lock(Slot.objects.filter(start__gte=lower, start__lt=upper)))
             holiday = Holiday.objects.create(date=day, name=name)
             audit_model_create(instance=holiday, fields=["date", "name"])
             return holiday
@@ -360,6 +397,6 @@ def holiday_create(*, day: date, name: str) -> Holiday:
 
 
 def holiday_delete(*, holiday: Holiday) -> None:
-    with transaction.atomic():
+    with locking_transaction():
         audit_model_delete(instance=holiday, fields=["date", "name"])
         holiday.delete()

@@ -37,7 +37,7 @@ from appointments.exceptions import (
     SlotUnavailable,
 )
 from appointments.models import Appointment
-from appointments.transitions import Action
+from appointments.transitions import Action, move_rule
 from core.api.exception_handler import LockTimeout
 from core.api.filters import FilterWhenAskedBackend
 from core.api.pagination import IndexOrderedPagination
@@ -191,6 +191,7 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             **error_responses(InvalidTransition, LockTimeout),
         },
         summary="Confirm a pending appointment (doctor, admin)",
+        description=move_rule(Action.CONFIRM),
     )
     @action(detail=True, methods=["post"])
     def confirm(self, request, pk=None):
@@ -203,6 +204,7 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             **error_responses(InvalidTransition, LockTimeout),
         },
         summary="Reject a pending appointment (doctor, admin)",
+        description=move_rule(Action.REJECT),
     )
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
@@ -215,7 +217,7 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             **error_responses(InvalidTransition, LockTimeout),
         },
         summary="Cancel an appointment",
-        description="The patient (before the start), the doctor, or an admin. Frees the slot.",
+        description=f"{move_rule(Action.CANCEL)} Frees the slot.",
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
@@ -228,7 +230,8 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             **error_responses(InvalidTransition, LockTimeout),
         },
         summary="Complete a confirmed appointment once started (doctor, admin)",
-        description="`diagnosis` and `treatment_notes` are encrypted at rest.",
+        description=f"{move_rule(Action.COMPLETE)} "
+        "`diagnosis` and `treatment_notes` are encrypted at rest.",
     )
     @action(detail=True, methods=["post"])
     def complete(self, request, pk=None):
@@ -241,7 +244,7 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             **error_responses(InvalidTransition, LockTimeout),
         },
         summary="Mark a confirmed appointment a no-show once ended (doctor, admin)",
-        description="Creates the patient's no-show penalty.",
+        description=f"{move_rule(Action.NO_SHOW)} Creates the patient's no-show penalty.",
     )
     @action(detail=True, methods=["post"], url_path="no-show")
     def no_show(self, request, pk=None):
@@ -254,9 +257,10 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             **error_responses(*BOOKING_ERRORS, InvalidTransition),
         },
         summary="Move an appointment to another slot",
-        description="The patient (before the start) or an admin. The new appointment carries "
-        "`rescheduled_from`; the old one becomes `rescheduled`. All or nothing: if the new slot "
-        "cannot be had, 409 and the old appointment is untouched.",
+        description=f"{move_rule(Action.RESCHEDULE)} The new appointment carries "
+        "`rescheduled_from`; the old one becomes `rescheduled`. A confirmed appointment's new "
+        "one is confirmed too. All or nothing: if the new slot cannot be had, 409 and the old "
+        "appointment is untouched.",
     )
     @action(detail=True, methods=["post"])
     def reschedule(self, request, pk=None):

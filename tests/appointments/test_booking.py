@@ -1,12 +1,14 @@
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
+import time_machine
 from django.db import IntegrityError, transaction
 
 from appointments import services
 from appointments.models import Appointment, AppointmentStatusChange, IdempotencyRecord
+from appointments.sweeps import no_show_sweep
 from doctors.services import doctor_blacklist
-from scheduling.models import Slot
+from scheduling.models import AvailabilityWindow, Slot
 from tests.conftest import client_for, error_codes
 from tests.factories import AppointmentFactory, DoctorFactory, PatientFactory, in_future
 from tests.schedule import slot_published, window_published
@@ -173,6 +175,70 @@ class TestOverride:
         response = patient_client.post(URL, self.body(patient, doctor, in_future(days=1)))
         assert response.status_code == 403
         assert not Appointment.objects.exists()
+
+
+@pytest.mark.django_db
+class TestOverrideCalledOff:
+    """An override's one-slot window is an hour the doctor never published: once its visit is
+    called off (cancelled, rejected, moved, or not confirmed in time), nobody else may book the
+    doctor then, and the doctor may publish that hour."""
+
+    def _override(self, admin_client, patient, doctor) -> dict:
+        start = in_future(days=2).replace(hour=20)
+        response = admin_client.post(URL, TestOverride().body(patient, doctor, start))
+        assert response.status_code == 201, response.json()
+        return response.json()
+
+    def _call_off(self, how, booked, patient, doctor, admin_client):
+        url = f"{URL}{booked['id']}"
+        if how == "patient cancels":
+            return client_for(patient.user).post(f"{url}/cancel/").status_code
+        if how == "doctor rejects":
+            return client_for(doctor.user).post(f"{url}/reject/", {"reason": "No"}).status_code
+        if how == "admin reschedules":
+            slot = slot_published(doctor, start=in_future(days=3).replace(hour=9))
+            return admin_client.post(f"{url}/reschedule/", {"slot": str(slot.pk)}).status_code
+        with time_machine.travel(datetime.fromisoformat(booked["start"]), tick=False):
+            return 200 if no_show_sweep().cancelled == 1 else 409
+
+    @pytest.mark.parametrize(
+        "how", ["patient cancels", "doctor rejects", "admin reschedules", "the sweep expires it"]
+    )
+    def test_it_leaves_no_availability_behind(
+        self, how, admin_client, patient, other_patient, doctor
+    ):
+        booked = self._override(admin_client, patient, doctor)
+        assert self._call_off(how, booked, patient, doctor, admin_client) in (200, 201)
+
+        day = booked["start"][:10]
+        listed = [
+            s["start"]
+            for path in (f"/api/v1/doctors/{doctor.pk}/slots/", "/api/v1/slots/")
+            for s in client_for(other_patient.user)
+            .get(path, {"doctor": str(doctor.pk), "date_from": day, "date_to": day})
+            .json()["results"]
+        ]
+        assert booked["start"] not in listed
+        again = client_for(other_patient.user).post(URL, {"slot": booked["slot"]})
+        assert again.status_code == 409
+        assert error_codes(again) == ["slot_unavailable"]
+        assert not AvailabilityWindow.objects.filter(doctor=doctor, is_override=True).exists()
+        assert Appointment.objects.get(pk=booked["id"]).slot is None
+        published = client_for(doctor.user).post(
+            "/api/v1/availability/",
+            {"start": booked["start"], "end": booked["end"]},
+        )
+        assert published.status_code == 201, published.json()
+
+    def test_a_completed_override_keeps_its_window(self, admin_client, patient, doctor):
+        booked = self._override(admin_client, patient, doctor)
+        assert client_for(doctor.user).post(f"{URL}{booked['id']}/confirm/").status_code == 200
+        with time_machine.travel(datetime.fromisoformat(booked["end"]), tick=False):
+            response = client_for(doctor.user).post(
+                f"{URL}{booked['id']}/complete/", {"diagnosis": "Fine", "treatment_notes": "-"}
+            )
+        assert response.status_code == 200
+        assert Appointment.objects.get(pk=booked["id"]).slot.window.is_override
 
 
 @pytest.mark.django_db

@@ -1,11 +1,13 @@
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.db import connection
 from django.utils import timezone
 
 from appointments.models import Appointment, Penalty
 from appointments.services import appointment_book
+from appointments.sweeps import no_show_sweep
 from scheduling.models import AvailabilityWindow, Slot
 from tests.concurrency import run_at_once
 from tests.conftest import client_for, error_codes
@@ -47,6 +49,31 @@ class TestReschedule:
         assert old.status == "rescheduled"
         assert not Slot.objects.get(pk=old.slot_id).is_booked
         assert Slot.objects.get(pk=target.pk).is_booked
+
+    def test_a_confirmed_appointment_moved_to_another_published_hour_stays_confirmed(
+        self, patient_client, patient, doctor, doctor_client
+    ):
+        """And so the sweep, which cancels pending requests not confirmed by their start,
+        leaves it alone: the patient keeps their visit."""
+        old = booked(patient, doctor)
+        assert doctor_client.post(f"{URL}{old.pk}/confirm/").status_code == 200
+        target = slot_published(doctor, start=old.start + timedelta(days=1))
+        response = patient_client.post(f"{URL}{old.pk}/reschedule/", {"slot": str(target.pk)})
+        assert response.status_code == 201, response.json()
+        assert response.json()["status"] == "confirmed"
+        new = Appointment.objects.get(pk=response.json()["id"])
+        with time_machine.travel(new.start + timedelta(minutes=5), tick=False):
+            assert no_show_sweep().cancelled == 0
+        new.refresh_from_db()
+        assert new.status == "confirmed"
+
+    def test_a_pending_request_moved_stays_pending_for_a_doctor_who_approves(
+        self, patient_client, patient, doctor
+    ):
+        old = booked(patient, doctor)
+        target = slot_published(doctor, start=old.start + timedelta(days=1))
+        response = patient_client.post(f"{URL}{old.pk}/reschedule/", {"slot": str(target.pk)})
+        assert response.json()["status"] == "pending"
 
     def test_a_slot_that_cannot_be_had_changes_nothing(self, patient_client, patient, doctor):
         old = booked(patient, doctor)

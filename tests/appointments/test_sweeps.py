@@ -8,7 +8,12 @@ import time_machine
 from django.core.management import call_command
 
 from appointments.models import Appointment, Penalty
-from appointments.services import appointment_book, appointment_reschedule, appointment_transition
+from appointments.services import (
+    appointment_book,
+    appointment_reschedule,
+    appointment_transition,
+    doctor_blacklist_with_cancellations,
+)
 from appointments.sweeps import SweepResult, no_show_sweep, reminders_send
 from appointments.transitions import Action
 from notifications.delivery import notifications_relay
@@ -16,6 +21,7 @@ from notifications.models import Notification
 from scheduling.models import Slot
 from tests.appointments.timeline import appointment_at
 from tests.concurrency import run_at_once
+from tests.conftest import client_for, error_codes
 from tests.factories import DoctorFactory, PatientFactory, in_future
 from tests.schedule import slot_published
 
@@ -109,6 +115,87 @@ class TestNoShowSweep:
         assert "Marked 1 no-show(s); cancelled 1 appointment(s)" in output.getvalue()
         assert Appointment.objects.get(pk=missed.pk).status == "no_show"
         assert Appointment.objects.get(pk=expired.pk).status == "cancelled"
+
+
+@pytest.mark.django_db
+class TestSweepAfterTheEnd:
+    def test_a_pending_appointment_is_cancelled_even_when_the_sweep_comes_after_its_end(
+        self, patient, doctor
+    ):
+        appointment = appointment_book(
+            actor=patient.user, patient=patient, slot_id=slot_published(doctor).pk
+        )
+        with time_machine.travel(appointment.end + timedelta(hours=2), tick=False):
+            assert no_show_sweep() == SweepResult(no_shows=0, cancelled=1)
+        appointment.refresh_from_db()
+        assert appointment.status == "cancelled"
+        assert appointment.history.order_by("at", "id").last().note == "not confirmed in time"
+
+
+@pytest.mark.django_db
+class TestBlacklistedDoctorsPatients:
+    """Blacklisting without `cancel_upcoming` keeps the doctor's appointments; once one has
+    ended, the sweep never marks it a no-show if the doctor was blacklisted before it ended:
+    it cancels it, "the doctor was not available", and nobody is penalised."""
+
+    def _blacklist(self, doctor, admin_user, at):
+        with time_machine.travel(at, tick=False):
+            doctor_blacklist_with_cancellations(
+                doctor=doctor, reason="Licence suspended", cancel_upcoming=False, actor=admin_user
+            )
+
+    @pytest.mark.parametrize(
+        "blacklisted", [timedelta(days=-1), timedelta(minutes=30)], ids=["before", "during"]
+    )
+    def test_the_sweep_never_penalises_them(
+        self,
+        blacklisted,
+        patient,
+        doctor,
+        admin_user,
+        mailoutbox,
+        django_capture_on_commit_callbacks,
+    ):
+        appointment = confirmed_booking(patient, doctor)
+        self._blacklist(doctor, admin_user, at=appointment.start + blacklisted)
+        appointment.refresh_from_db()
+        assert appointment.status == "confirmed"  # kept, as asked
+
+        with (
+            time_machine.travel(appointment.end + timedelta(hours=1), tick=False),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            assert no_show_sweep() == SweepResult(no_shows=0, cancelled=1)
+            assert no_show_sweep() == SweepResult(no_shows=0, cancelled=0)
+
+        appointment.refresh_from_db()
+        assert appointment.status == "cancelled"
+        change = appointment.history.order_by("at", "id").last()
+        assert (change.actor, change.note) == (None, "the doctor was not available")
+        assert not Penalty.objects.exists()
+        assert emails_titled(mailoutbox, "Missed appointment") == []
+        told = Notification.objects.get(recipient=patient.user, kind="cancelled")
+        assert "because the doctor was not available" in told.body
+
+    def test_nor_does_an_admin(self, patient, doctor, admin_user):
+        appointment = confirmed_booking(patient, doctor)
+        self._blacklist(doctor, admin_user, at=appointment.start - timedelta(hours=1))
+        with time_machine.travel(appointment.end + timedelta(minutes=5), tick=False):
+            response = client_for(admin_user).post(
+                f"/api/v1/appointments/{appointment.pk}/no-show/"
+            )
+        assert response.status_code == 409
+        assert error_codes(response) == ["invalid_transition"]
+        assert not Penalty.objects.exists()
+
+    def test_a_visit_missed_before_the_blacklisting_is_still_a_no_show(
+        self, patient, doctor, admin_user
+    ):
+        appointment = confirmed_booking(patient, doctor)
+        self._blacklist(doctor, admin_user, at=appointment.end + timedelta(minutes=5))
+        with time_machine.travel(appointment.end + timedelta(hours=1), tick=False):
+            assert no_show_sweep() == SweepResult(no_shows=1, cancelled=0)
+        assert Penalty.objects.filter(appointment=appointment).exists()
 
 
 @pytest.mark.django_db(transaction=True)

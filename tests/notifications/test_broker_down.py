@@ -64,7 +64,8 @@ def test_with_the_broker_refusing_connections_booking_and_moves_answer_at_once(m
             (patient.user.email, "Appointment confirmed"),
             (patient.user.email, "Appointment moved"),
             (doctor.user.email, "Appointment moved"),
-            (patient.user.email, "Appointment requested"),
+            # The confirmed appointment's new one is confirmed too.
+            (patient.user.email, "Appointment booked"),
             (doctor.user.email, "New booking"),
         ]
     )

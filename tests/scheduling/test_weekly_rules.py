@@ -6,6 +6,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
+from appointments.services import appointment_book_override
 from scheduling.models import AvailabilityWindow, Slot, WeeklyRule
 from scheduling.services import rule_slot_times, slots_extend, weekly_rule_create
 from tests.concurrency import run_at_once
@@ -98,7 +99,7 @@ class TestWeeklyRules:
         assert AvailabilityWindow.objects.filter(weekly_rule=rule).count() == 4
 
     @time_machine.travel(datetime(2026, 12, 1, 8, 0, tzinfo=LONDON), tick=False)
-    def test_a_rule_never_overlaps_an_existing_window(self, doctor, settings):
+    def test_a_rule_makes_its_hours_around_an_existing_window(self, doctor, settings):
         settings.BOOKING_HORIZON_DAYS = 14
         manual = AvailabilityWindow.objects.create(
             doctor=doctor,
@@ -112,8 +113,15 @@ class TestWeeklyRules:
             end_time=time(12),
             effective_from=date(2026, 12, 1),
         )
-        made = AvailabilityWindow.objects.filter(weekly_rule=rule)
-        assert [w.rule_date for w in made] == [date(2026, 12, 9)]
+        made = AvailabilityWindow.objects.filter(weekly_rule=rule).order_by("start")
+        assert [w.rule_date for w in made] == [date(2026, 12, 2)] * 2 + [date(2026, 12, 9)]
+        assert local_times(Slot.objects.filter(window__weekly_rule=rule).order_by("start")) == [
+            "2026-12-02 09:00",
+            "2026-12-02 11:00",
+            "2026-12-09 09:00",
+            "2026-12-09 10:00",
+            "2026-12-09 11:00",
+        ]
         assert AvailabilityWindow.objects.filter(pk=manual.pk).exists()
 
     def test_an_overlapping_rule_is_409(self, doctor_client):
@@ -169,6 +177,59 @@ class TestWeeklyRules:
         assert doctor_client.delete(f"{URL}{rule.pk}/").status_code == 204
         assert not WeeklyRule.objects.exists()
         assert not Slot.objects.filter(doctor=doctor).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("london")
+class TestOverrideBeyondTheHorizon:
+    """An admin books an override on a rule's day beyond the slot horizon (the rule has not
+    reached it yet). When the extension reaches that day it makes the rule's other slots of
+    the day, around the override, on clock-change days too; before, it skipped the whole day
+    while `generated_through` moved past it, so those hours were never offered."""
+
+    @pytest.mark.parametrize(
+        ("today", "day", "override_local", "expected"),
+        [
+            (date(2027, 1, 4), date(2027, 2, 7), time(2), ["00:00", "01:00", "03:00", "04:00"]),
+            # Clocks go forward at 01:00: no 01:00 that day.
+            (date(2027, 3, 1), date(2027, 3, 28), time(3), ["00:00", "02:00", "04:00"]),
+            # Clocks go back at 02:00: 01:00 happens twice, the rule's slot is the first.
+            (date(2027, 10, 4), date(2027, 10, 31), time(2), ["00:00", "01:00", "03:00", "04:00"]),
+        ],
+        ids=["ordinary day", "clocks forward", "clocks back"],
+    )
+    def test_the_rest_of_the_day_is_generated_around_it(
+        self, today, day, override_local, expected, doctor, patient, admin_user, settings
+    ):
+        settings.BOOKING_HORIZON_DAYS = 14
+        with time_machine.travel(datetime.combine(today, time(8), tzinfo=LONDON), tick=False):
+            rule = weekly_rule_create(
+                doctor=doctor,
+                day_of_week=6,
+                start_time=time(0),
+                end_time=time(5),
+                effective_from=today,
+            )
+            override_start = datetime.combine(day, override_local, tzinfo=LONDON)
+            override = appointment_book_override(
+                actor=admin_user,
+                patient=patient,
+                doctor=doctor,
+                start=override_start,
+                end=override_start + timedelta(hours=1),
+            )
+            settings.BOOKING_HORIZON_DAYS = 60
+            slots_extend()
+
+        rule.refresh_from_db()
+        assert rule.generated_through >= day
+        generated = Slot.objects.filter(window__weekly_rule=rule, window__rule_date=day)
+        assert [t[-5:] for t in local_times(generated.order_by("start"))] == expected
+        wanted = set(rule_slot_times(rule=rule, day=day)) - {(override.start, override.end)}
+        assert {(s.start, s.end) for s in generated} == wanted
+        assert Slot.objects.get(pk=override.slot_id).window.is_override
+        slots = list(Slot.objects.filter(doctor=doctor).order_by("start"))
+        assert all(a.end <= b.start for a, b in pairwise(slots))
 
 
 @pytest.mark.usefixtures("london")

@@ -403,31 +403,36 @@ class Command(BaseCommand):
             if self.random.random() < 0.5:
                 penalty = Penalty.objects.get(appointment=appointment)
                 appointment_services.penalty_resolve(penalty_id=penalty.pk, actor=admin)
-        elif outcome == "cancelled":
-            move(
-                appointment_id=appointment.pk,
-                action=Action.CANCEL,
-                actor=doctor.user,
-                note="The doctor was called away.",
-            )
         else:
-            move(
-                appointment_id=appointment.pk,
-                action=Action.REJECT,
-                actor=doctor.user,
-                note="Please see a specialist instead.",
-            )
-        self._backdate(appointment, booked_at)
+            # A cancellation or a rejection happens before the visit, and the service allows
+            # neither once it has ended: written directly, as it stood then, like the booking.
+            status, note = {
+                "cancelled": (AppointmentStatus.CANCELLED, "The doctor was called away."),
+                "rejected": (AppointmentStatus.REJECTED, "Please see a specialist instead."),
+            }[outcome]
+            self._past_move_write(appointment, status, doctor.user, note)
+            self._backdate(appointment, booked_at, moved_at=booked_at + timedelta(days=1))
+            return
+        self._backdate(appointment, booked_at, moved_at=appointment.end)
 
-    def _backdate(self, appointment: Appointment, booked_at: datetime) -> None:
+    def _past_move_write(self, appointment: Appointment, status: str, actor, note: str) -> None:
+        from_status = appointment.status
+        appointment.status = status
+        appointment.save(update_fields=["status", "updated_at"])
+        Slot.objects.filter(pk=appointment.slot_id).update(is_booked=False)
+        appointment_services.status_change_record(
+            appointment=appointment, from_status=from_status, actor=actor, note=note
+        )
+
+    def _backdate(self, appointment: Appointment, booked_at: datetime, moved_at: datetime):
         """Move a past appointment's booking and history times to when they would have
-        happened: booked at `booked_at`, each later move at the end of the visit."""
+        happened: booked at `booked_at`, each later move at `moved_at`."""
         Appointment.objects.filter(pk=appointment.pk).update(
-            created_at=booked_at, updated_at=appointment.end
+            created_at=booked_at, updated_at=moved_at
         )
         history = list(AppointmentStatusChange.objects.filter(appointment=appointment))
         for change in history:
-            change.at = booked_at if not change.from_status else appointment.end
+            change.at = booked_at if not change.from_status else moved_at
         AppointmentStatusChange.objects.bulk_update(history, ["at"])
 
     def _upcoming_appointments(self, doctors, patients) -> None:

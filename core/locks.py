@@ -1,0 +1,107 @@
+"""How CareSlot's services lock, and the one order they lock in.
+
+Every lock a service takes goes through the `locks` module of the app that owns the rows
+(`scheduling.locks`, `doctors.locks`, `appointments.locks`), each built on the helpers here,
+inside a `locking_transaction()`. Two rules keep any two services from deadlocking:
+
+**One order.** A transaction takes its locks in this order, skipping what it does not need
+and never going back to an earlier step:
+
+1. a doctor's schedule (`scheduling.locks.schedule_lock`, an advisory lock per doctor): the
+   writes that add or remove windows: publishing, weekly rules, their extension and
+   deletion, override bookings;
+2. weekly rules (`scheduling.locks.weekly_rule_lock`);
+3. the doctor's row (`doctors.locks`): for update by blacklisting, unblacklisting and a
+   rating; shared by a booking, so that none lands for a doctor being blacklisted, while
+   bookings of one doctor never wait for each other; then the doctor's user row
+   (blacklisting deactivates it);
+4. appointments (`appointments.locks`);
+5. slots (`scheduling.locks`), then the windows removed with them;
+6. the patient's row (`appointments.locks.patient_lock`), then the patient's user row (a
+   profile update writes the profile's row before its user's);
+7. penalties (`appointments.locks.penalty_lock`).
+
+Rows of one kind are locked in one statement, in primary-key order. Row locks are `FOR NO
+KEY UPDATE` (`no_key=True`): no service changes a primary key, and so inserting a row that
+refers to a locked one (a window of a doctor being blacklisted, the penalty of a patient who
+is booking) takes the key-share lock without waiting, which would otherwise be a lock
+outside this order.
+
+**A bounded wait.** `locking_transaction()` sets `lock_timeout` (`BOOKING_LOCK_TIMEOUT_MS`)
+for the whole transaction, and the helpers refuse to lock outside one: a wait past it raises
+LockNotAvailable, which the API answers as 503 `lock_timeout` with Retry-After. The sweeps
+skip a row another transaction holds (`skip_locked`) rather than wait for it.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Model, QuerySet
+
+from core.db import lock_timeout_set
+
+M = TypeVar("M", bound=Model)
+
+# How many locking transactions are open on this thread's connection: only the outermost
+# sets the timeout (for the whole transaction it opens), and a helper called outside any is
+# a programming error.
+_DEPTH = "careslot_locking_depth"
+
+
+@contextmanager
+def locking_transaction() -> Iterator[None]:
+    """A transaction (or a savepoint inside one) in which locks may be taken; its lock waits
+    are bounded by `BOOKING_LOCK_TIMEOUT_MS`."""
+    with transaction.atomic():
+        depth = getattr(connection, _DEPTH, 0)
+        if depth == 0:
+            lock_timeout_set(settings.BOOKING_LOCK_TIMEOUT_MS)
+        setattr(connection, _DEPTH, depth + 1)
+        try:
+            yield
+        finally:
+            setattr(connection, _DEPTH, depth)
+
+
+def _locking_transaction_check() -> None:
+    if not getattr(connection, _DEPTH, 0):
+        raise RuntimeError("Locks are taken inside core.locks.locking_transaction() only.")
+
+
+def rows_lock(rows: QuerySet[M], *, skip_locked: bool = False, limit: int | None = None) -> list[M]:
+    """Lock `rows` for update, in primary-key order, and return them (the first `limit` of
+    them, if given). With `skip_locked`, rows another transaction holds are left out instead
+    of waited for."""
+    _locking_transaction_check()
+    locked = rows.order_by("pk").select_for_update(
+        of=("self",), no_key=True, skip_locked=skip_locked
+    )
+    return list(locked[:limit] if limit is not None else locked)
+
+
+def row_lock(rows: QuerySet[M], *, skip_locked: bool = False) -> M | None:
+    """Lock the one row of `rows` (None if there is none, or if it is held and `skip_locked`)."""
+    locked = rows_lock(rows, skip_locked=skip_locked)
+    return locked[0] if locked else None
+
+
+def row_share_lock(model: type[M], pk) -> M:
+    """Read one row under a shared lock (`FOR SHARE`): other shared holders do not wait for
+    each other, a writer that locks it for update waits for them all, and they for it."""
+    _locking_transaction_check()
+    # Django's select_for_update has no FOR SHARE; one raw query reads and locks the row.
+    table, key = model._meta.db_table, model._meta.pk.column
+    return model.objects.raw(
+        f"SELECT * FROM {table} WHERE {key} = %s FOR SHARE",  # noqa: S608
+        [pk],
+    )[0]
+
+
+def advisory_lock(key: str) -> None:
+    """Take the transaction-level advisory lock named `key` (released at commit or rollback)."""
+    _locking_transaction_check()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])

@@ -74,7 +74,7 @@ class UserAdmin(DjangoUserAdmin):
     readonly_fields = ["id", "created_at", "updated_at", "last_login", "date_joined"]
     fieldsets = (
         (None, {"fields": ("id", "username", "password", "role")}),
-        ("Personal info", {"fields": ("first_name", "last_name", "email")}),
+        ("Personal info", {"fields": ("first_name", "last_name", "email", "time_zone")}),
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
         ("Dates", {"fields": ("last_login", "date_joined", "created_at", "updated_at")}),
     )

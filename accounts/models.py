@@ -5,6 +5,7 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models.functions import Lower
 
+from core.clinic_time import clinic_zone_name, time_zone_validate
 from core.validators import NameCharactersValidator
 
 
@@ -56,6 +57,13 @@ class User(AbstractUser):
     )
     email = models.EmailField("email address")  # unique, ignoring case: see Meta
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.PATIENT)
+    time_zone = models.CharField(
+        max_length=64,
+        default=clinic_zone_name,
+        validators=[time_zone_validate],
+        help_text="The IANA time zone this person reads times in (emails, in-app messages); "
+        "the clinic's by default.",
+    )
     token_generation = models.PositiveIntegerField(
         default=0,
         editable=False,

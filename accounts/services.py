@@ -189,7 +189,14 @@ def user_identity_unique_check(
 
 
 def user_create(
-    *, role: str, username: str, email: str, password: str, first_name: str, last_name: str
+    *,
+    role: str,
+    username: str,
+    email: str,
+    password: str,
+    first_name: str,
+    last_name: str,
+    time_zone: str | None = None,
 ) -> User:
     """Create an account of `role`, for the caller to give a profile in its own transaction.
 
@@ -204,26 +211,30 @@ def user_create(
     user = User(
         role=role, username=username, email=email, first_name=first_name, last_name=last_name
     )
+    if time_zone is not None:
+        user.time_zone = time_zone
     password_validate(password=password, user=user)
     user.set_password(password)
     user.save()
     audit_model_create(
-        instance=user, fields=["username", "email", "role", "first_name", "last_name"]
+        instance=user,
+        fields=["username", "email", "role", "first_name", "last_name", "time_zone"],
     )
     return user
 
 
-USER_NAME_FIELDS = frozenset({"first_name", "last_name", "email"})
+# What a profile update may change on the account itself; the rest goes to the profile.
+USER_FIELDS = frozenset({"first_name", "last_name", "email", "time_zone"})
 
 
 def user_and_profile_update(*, profile, profile_fields: frozenset[str], changes: dict) -> None:
     """Apply `changes` to a role profile (`profile.user` is its account) in one transaction.
 
-    Name and email changes go to the account, the rest to the profile; any other key is a
+    Name, email and time zone changes go to the account, the rest to the profile; any other key is a
     programming error. A taken email is a 400 on `email`, also when a concurrent change
     takes it first. No changes (an empty PATCH) write nothing, not even `updated_at`.
     """
-    unknown = set(changes) - USER_NAME_FIELDS - profile_fields
+    unknown = set(changes) - USER_FIELDS - profile_fields
     if unknown:
         raise ValueError(f"not fields of {type(profile).__name__}: {sorted(unknown)}")
     if not changes:
@@ -231,7 +242,7 @@ def user_and_profile_update(*, profile, profile_fields: frozenset[str], changes:
     user = profile.user
     if "email" in changes:
         user_identity_unique_check(email=changes["email"], exclude=user)
-    user_changes = {k: v for k, v in changes.items() if k in USER_NAME_FIELDS}
+    user_changes = {k: v for k, v in changes.items() if k in USER_FIELDS}
     profile_changes = {k: v for k, v in changes.items() if k in profile_fields}
     before = {**model_values(user, user_changes), **model_values(profile, profile_changes)}
     try:
@@ -265,6 +276,7 @@ USER_AUDITED_FIELDS = [
     "email",
     "first_name",
     "last_name",
+    "time_zone",
     "role",
     "is_active",
     "is_staff",

@@ -2,34 +2,40 @@
 (`notifications.services.notification_create`) in the caller's transaction.
 
 The patient hears of every status change of their appointment; the doctor of a new booking,
-a cancellation and a reschedule; the patient gets one reminder before a confirmed appointment
-and one email about a no-show. Titles and bodies name people and times only: never the
-reason for the visit, a diagnosis, notes, insurance or allergies (protected health
+a cancellation and a reschedule; the patient gets a reminder at each of their lead times
+before a confirmed appointment and one email about a no-show. Every time is written in the
+reader's own zone (`User.time_zone`), named. Titles and bodies name people and times only:
+never the reason for the visit, a diagnosis, notes, insurance or allergies (protected health
 information does not travel by email).
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from uuid import UUID
 
 from django.conf import settings
 
 from accounts.models import User
 from appointments.models import Appointment, AppointmentStatus
-from core.clinic_time import clinic_zone
+from core.clinic_time import zone_named
+from core.durations import duration_format
 from notifications.models import Notification, NotificationKind
 from notifications.services import notification_create, notification_withdraw
 
 
-def reminder_key(appointment_id) -> str:
-    return f"reminder:{appointment_id}"
+def reminder_key(appointment_id: UUID, lead_time: timedelta) -> str:
+    """One reminder per appointment and lead time, ever: the outbox's unique `dedupe_key`."""
+    return f"reminder:{appointment_id}:{duration_format(lead_time)}"
 
 
-def no_show_key(appointment_id) -> str:
+def no_show_key(appointment_id: UUID) -> str:
     return f"no_show:{appointment_id}"
 
 
-def _when(at: datetime) -> str:
-    local = at.astimezone(clinic_zone())
-    return f"{local:%A %d %B %Y at %H:%M} ({settings.CLINIC_TIME_ZONE} time)"
+def _when(at: datetime, reader: User) -> str:
+    """`at` as `reader` reads it: in their zone, which is named (a patient abroad, a clinic
+    at home, and nobody arrives an hour early)."""
+    local = at.astimezone(zone_named(reader.time_zone))
+    return f"{local:%A} {local.day} {local:%B %Y at %H:%M} ({reader.time_zone} time)"
 
 
 def _doctor_name(appointment: Appointment) -> str:
@@ -60,33 +66,31 @@ def _tell(
 
 def booking_notify(*, appointment: Appointment) -> None:
     """A new booking (or the new appointment of a reschedule): the patient and the doctor."""
-    doctor, patient, when = (
-        _doctor_name(appointment),
-        _patient_name(appointment),
-        _when(appointment.start),
-    )
+    doctor, patient = _doctor_name(appointment), _patient_name(appointment)
+    patient_user, doctor_user = appointment.patient.user, appointment.doctor.user
     waits = appointment.status == AppointmentStatus.PENDING
     _tell(
         appointment,
-        appointment.patient.user,
+        patient_user,
         NotificationKind.BOOKED,
         "Appointment requested" if waits else "Appointment booked",
-        f"Your appointment with {doctor} on {when} is booked"
+        f"Your appointment with {doctor} on {_when(appointment.start, patient_user)} is booked"
         + (f" and waits for {doctor} to confirm it." if waits else " and confirmed."),
     )
     _tell(
         appointment,
-        appointment.doctor.user,
+        doctor_user,
         NotificationKind.BOOKED,
         "New booking",
-        f"{patient} booked an appointment with you on {when}"
+        f"{patient} booked an appointment with you on {_when(appointment.start, doctor_user)}"
         + (": it waits for your confirmation." if waits else "."),
     )
 
 
 def _patient_message(appointment: Appointment, from_status: str, actor: User | None):
     """(kind, title, body, dedupe key) of what the patient is told about the move just made."""
-    doctor, when = _doctor_name(appointment), _when(appointment.start)
+    doctor = _doctor_name(appointment)
+    when = _when(appointment.start, appointment.patient.user)
     match appointment.status:
         case AppointmentStatus.CONFIRMED:
             return (
@@ -147,11 +151,12 @@ def _patient_message(appointment: Appointment, from_status: str, actor: User | N
 
 def status_change_notify(*, appointment: Appointment, from_status: str, actor: User | None) -> None:
     """One move of an appointment: the patient always; the doctor on a cancellation and a
-    reschedule. An appointment that stops being confirmed loses its reminder if that has not
-    gone out yet."""
+    reschedule. An appointment that stops being confirmed loses the reminders that have not
+    gone out yet (a moved one's new appointment has reminders of its own)."""
     kind, title, body, dedupe_key = _patient_message(appointment, from_status, actor)
     _tell(appointment, appointment.patient.user, kind, title, body, dedupe_key)
-    patient, when = _patient_name(appointment), _when(appointment.start)
+    patient = _patient_name(appointment)
+    when = _when(appointment.start, appointment.doctor.user)
     if appointment.status == AppointmentStatus.CANCELLED:
         _tell(
             appointment,
@@ -169,17 +174,19 @@ def status_change_notify(*, appointment: Appointment, from_status: str, actor: U
             f"The appointment with {patient} on {when} was moved to another time.",
         )
     if from_status == AppointmentStatus.CONFIRMED:
-        notification_withdraw(dedupe_key=reminder_key(appointment.pk))
+        notification_withdraw(appointment_id=appointment.pk, kind=NotificationKind.REMINDER)
 
 
-def reminder_notify(*, appointment: Appointment) -> Notification | None:
-    """The patient's reminder of a confirmed appointment; None if it already has one."""
+def reminder_notify(*, appointment: Appointment, lead_time: timedelta) -> Notification | None:
+    """The patient's reminder of a confirmed appointment at one lead time; None if that one
+    exists already."""
+    patient_user = appointment.patient.user
     return _tell(
         appointment,
-        appointment.patient.user,
+        patient_user,
         NotificationKind.REMINDER,
         "Appointment reminder",
         f"A reminder of your appointment with {_doctor_name(appointment)} on "
-        f"{_when(appointment.start)}.",
-        reminder_key(appointment.pk),
+        f"{_when(appointment.start, patient_user)}.",
+        reminder_key(appointment.pk, lead_time),
     )

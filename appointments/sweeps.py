@@ -12,10 +12,10 @@ ones it already finished no longer due. Every move goes through `appointment_tra
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from appointments import notify
@@ -24,13 +24,17 @@ from appointments.locks import appointment_lock_if_free, idempotency_records_loc
 from appointments.models import Appointment, AppointmentStatus, IdempotencyRecord
 from appointments.services import appointment_transition
 from appointments.transitions import Action
+from audit.services import encrypted_fields
 from core.locks import locking_transaction
-from notifications.models import Notification, NotificationKind
+from notifications.models import Notification
+from patients.models import Patient
 
 logger = logging.getLogger(__name__)
 
 NOT_CONFIRMED_IN_TIME = "not confirmed in time"
 DOCTOR_NOT_AVAILABLE = "the doctor was not available"
+# The patient's protected health information, which choosing their reminders never reads.
+_PATIENT_SECRETS = [f"patient__{name}" for name in encrypted_fields(Patient)]
 # Idempotency records deleted per transaction by the purge.
 PURGE_BATCH = 1000
 
@@ -80,32 +84,62 @@ def no_show_sweep(*, now: datetime | None = None) -> SweepResult:
     return SweepResult(no_shows=no_shows, cancelled=withdrawn + expired)
 
 
-def reminders_send(*, now: datetime | None = None) -> int:
-    """Write the reminder of each confirmed appointment starting within `REMINDER_BEFORE`
-    that has none yet (its email follows the commit); returns how many were written.
+def reminder_lead_time_due(*, appointment: Appointment, now: datetime) -> timedelta | None:
+    """The lead time whose reminder `appointment` is due at `now`: the shortest of its
+    patient's (`Patient.reminder_lead_times_wanted`) that has been reached, and had not been
+    when it was booked. None if no lead time is due. Only the shortest reached counts: after
+    a pause of the sweeps, a patient two hours away hears once, not also "in 48 hours"."""
+    reached = [
+        lead
+        for lead in appointment.patient.reminder_lead_times_wanted()
+        if appointment.start - lead <= now
+    ]
+    if not reached:
+        return None
+    lead = min(reached)
+    return lead if appointment.start - lead >= appointment.created_at else None
 
-    One per appointment, ever: its `dedupe_key` is unique. Never for an appointment cancelled
-    or moved: it is re-checked as confirmed under its row lock, and a move away from
-    confirmed withdraws a reminder not yet sent (`notify.status_change_notify`); a moved
-    appointment's new booking is another appointment, with a reminder of its own.
+
+def reminders_send(*, now: datetime | None = None) -> int:
+    """Write the reminders that have come due (their emails follow the commit); returns how
+    many were written.
+
+    A confirmed appointment is reminded at each of its patient's lead times
+    (`REMINDER_LEAD_TIMES`, less those the patient turned off); a lead time that had passed
+    when the appointment was booked is skipped, not sent late (`reminder_lead_time_due`).
+    One per appointment and lead time, ever: the outbox's `dedupe_key` is unique
+    (`notify.reminder_key`). Never for an appointment cancelled or moved: it is re-checked as
+    confirmed under its row lock, and a move away from confirmed withdraws the reminders not
+    yet sent (`notify.status_change_notify`); a moved appointment's new booking is another
+    appointment, with reminders of its own at the lead times still ahead of it.
     """
     now = now or timezone.now()
+    longest = max(settings.REMINDER_LEAD_TIMES)
     due = Appointment.objects.filter(
-        status=AppointmentStatus.CONFIRMED,
-        start__gt=now,
-        start__lte=now + settings.REMINDER_BEFORE,
-    ).exclude(
-        Exists(
-            Notification.objects.filter(
-                kind=NotificationKind.REMINDER, appointment_id=OuterRef("pk")
-            )
-        )
+        status=AppointmentStatus.CONFIRMED, start__gt=now, start__lte=now + longest
+    )
+    candidates = [
+        (appointment.pk, lead)
+        for appointment in due.select_related("patient").defer(*_PATIENT_SECRETS).order_by("pk")
+        if (lead := reminder_lead_time_due(appointment=appointment, now=now)) is not None
+    ]
+    sent = set(
+        Notification.objects.filter(
+            dedupe_key__in=[notify.reminder_key(pk, lead) for pk, lead in candidates]
+        ).values_list("dedupe_key", flat=True)
     )
     written = 0
-    for appointment_id in list(due.order_by("pk").values_list("pk", flat=True)):
+    for appointment_id, lead in candidates:
+        if notify.reminder_key(appointment_id, lead) in sent:
+            continue
         with locking_transaction():
             appointment = appointment_lock_if_free(due, appointment_id)
-            if appointment is not None and notify.reminder_notify(appointment=appointment):
+            if appointment is None:
+                continue
+            # Re-read under the lock: the patient may have changed their choice meanwhile.
+            if reminder_lead_time_due(appointment=appointment, now=now) != lead:
+                continue
+            if notify.reminder_notify(appointment=appointment, lead_time=lead):
                 written += 1
     return written
 

@@ -1,21 +1,48 @@
-"""The clinic's own time zone: weekly rules and "which day" questions are answered in it;
+"""Time zones. The clinic's own zone answers weekly rules and "which day" questions; each
+user reads times in a zone of their own (`User.time_zone`, by default the clinic's);
 everything is stored in UTC."""
 
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 
 @cache
-def _zone(name: str) -> ZoneInfo:
+def zone_named(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+# Files of the tz database directory that are not zones a person lives in.
+_NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
+
+
+@cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones()) - _NOT_ZONES
+
+
+def clinic_zone_name() -> str:
+    """The clinic's IANA zone name: the default of every user's `time_zone`."""
+    return settings.CLINIC_TIME_ZONE
+
+
 def clinic_zone() -> ZoneInfo:
-    return _zone(settings.CLINIC_TIME_ZONE)
+    return zone_named(settings.CLINIC_TIME_ZONE)
+
+
+def time_zone_validate(name: str) -> None:
+    """Refuse what is not an IANA zone name of the tz database (`Europe/London`,
+    `America/New_York`, `UTC`). Paths and `localtime`, which ZoneInfo would also try to read,
+    are not names."""
+    if name not in _zone_names():
+        raise ValidationError(
+            f"{name!r} is not a time zone: use an IANA name such as Europe/London.",
+            code="invalid_time_zone",
+        )
 
 
 def clinic_today() -> date:

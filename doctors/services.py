@@ -86,8 +86,10 @@ def doctor_create(
     years_of_experience: int,
     bio: str = "",
     requires_approval: bool = True,
+    time_zone: str | None = None,
 ) -> Doctor:
-    """Create a doctor's account and profile in one transaction (admin only, by the view)."""
+    """Create a doctor's account and profile in one transaction (admin only, by the view).
+    Without a `time_zone` the doctor reads times in the clinic's."""
     if Doctor.objects.filter(license_number=license_number).exists():
         raise LicenseNumberTaken()
     try:
@@ -99,6 +101,7 @@ def doctor_create(
                 password=password,
                 first_name=first_name,
                 last_name=last_name,
+                time_zone=time_zone,
             )
             doctor = Doctor.objects.create(
                 user=user,

@@ -93,12 +93,13 @@ def delivery_enqueue(*, notification_id: UUID) -> None:
         logger.exception("Notification %s waits for the relay: queueing failed.", notification_id)
 
 
-def notification_withdraw(*, dedupe_key: str) -> int:
-    """Delete the notification with this key unless its email is already being sent or sent
-    (a reminder of an appointment that has been cancelled or moved). Returns how many went.
-    A worker that claimed it first wins: its row is no longer `pending` and stays."""
+def notification_withdraw(*, appointment_id: UUID, kind: str) -> int:
+    """Delete the notifications of `kind` about an appointment whose emails are not yet being
+    sent or sent (the reminders of an appointment that has been cancelled or moved). Returns
+    how many went. A worker that claimed one first wins: its row is no longer `pending` and
+    stays."""
     deleted, _ = Notification.objects.filter(
-        dedupe_key=dedupe_key, email_status=EmailStatus.PENDING
+        appointment_id=appointment_id, kind=kind, email_status=EmailStatus.PENDING
     ).delete()
     return deleted
 

@@ -1,4 +1,7 @@
+from datetime import timedelta
+
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django_cryptography.fields import encrypt
 
@@ -28,6 +31,14 @@ class Patient(models.Model):
     insurance_policy_number = encrypt(models.CharField(max_length=100, blank=True))
     allergies = encrypt(models.TextField(blank=True))
     medical_history = encrypt(models.TextField(blank=True))
+    reminder_lead_times = ArrayField(
+        models.DurationField(),
+        null=True,
+        blank=True,
+        size=10,
+        help_text="Which of the clinic's reminder lead times (REMINDER_LEAD_TIMES) this patient "
+        "wants: empty for no reminders, unset for all of them.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -40,3 +51,11 @@ class Patient(models.Model):
     @property
     def id(self):
         return self.user_id
+
+    def reminder_lead_times_wanted(self) -> list[timedelta]:
+        """The lead times this patient is reminded at, longest first: the clinic's, less those
+        the patient turned off. A lead time the clinic no longer offers is not sent."""
+        offered = settings.REMINDER_LEAD_TIMES
+        if self.reminder_lead_times is None:
+            return list(offered)
+        return [lead for lead in offered if lead in self.reminder_lead_times]

@@ -1,16 +1,22 @@
 """Test doubles for background work that are real servers: an SMTP server (aiosmtpd) that
-records or refuses messages, a broker (Redis) that refuses connections or never answers, and
-ways to make this process publish Celery tasks to a broker instead of running them in-process
-and use Redis as its cache."""
+records or refuses messages, a broker (Redis) that refuses connections or never answers, real
+Celery worker processes, and ways to make this process publish Celery tasks to a broker
+instead of running them in-process and use Redis as its cache."""
 
+import os
 import socket
+import subprocess
+import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from email import message_from_bytes
 from email.message import Message
+from pathlib import Path
 from urllib.parse import quote
 
+import pytest
 from aiosmtpd.controller import Controller
 from django.conf import settings
 from kombu import pools
@@ -138,3 +144,81 @@ def hung_broker_url() -> Iterator[str]:
         listener.bind(("127.0.0.1", 0))
         listener.listen(64)
         yield f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
+
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+CELERY = Path(sys.executable).parent / "celery"
+WAIT_SECONDS = 30
+
+
+class Worker:
+    def __init__(self, process: subprocess.Popen, log: Path) -> None:
+        self.process, self.log = process, log
+
+    def wait_for(self, condition: Callable[[], bool], what: str) -> None:
+        """Poll `condition` until it holds, for at most WAIT_SECONDS; fail with the worker's
+        log if it does not, or if the worker dies."""
+        deadline = time.monotonic() + WAIT_SECONDS
+        while time.monotonic() < deadline:
+            if condition():
+                return
+            if self.process.poll() is not None:
+                pytest.fail(f"The worker exited ({self.process.returncode}):\n{self.output()}")
+            time.sleep(0.1)
+        pytest.fail(f"No {what} within {WAIT_SECONDS} s. Worker log:\n{self.output()}")
+
+    def output(self) -> str:
+        return self.log.read_text()[-5000:]
+
+
+@contextmanager
+def celery_worker(
+    *,
+    broker_url: str,
+    queue: str,
+    smtp_port: int,
+    log: Path,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[Worker]:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.base",
+        "DATABASE_URL": database_url(),
+        "DB_CONN_MAX_AGE": "0",
+        "REDIS_URL": broker_url,
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(smtp_port),
+        "EMAIL_TIMEOUT": "5",
+        "CELERY_BEAT_SCHEDULE_FILENAME": str(log.parent / "beat-schedule"),
+        # What the worker queues (a notification's email) stays on the test's own queue.
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
+        **(extra_env or {}),
+    }
+    command = [
+        str(CELERY),
+        "-A",
+        "config",
+        "worker",
+        "--pool=solo",
+        "--concurrency=1",
+        f"--queues={queue}",
+        f"--hostname={queue}@%h",
+        "--without-mingle",
+        "--without-gossip",
+        "--without-heartbeat",
+        "--loglevel=INFO",
+    ]
+    with log.open("w") as output:
+        process = subprocess.Popen(  # noqa: S603 (fixed arguments)
+            command, cwd=BASE_DIR, env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+    try:
+        yield Worker(process, log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -1,4 +1,9 @@
+import uuid
+from collections.abc import Iterator
+
 import pytest
+import redis
+from django.conf import settings
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -68,3 +73,14 @@ def error_codes(response) -> list[str]:
 
 def error_attrs(response) -> list[str | None]:
     return [error["attr"] for error in response.json()["errors"]]
+
+
+@pytest.fixture
+def worker_queue() -> Iterator[str]:
+    """A Redis queue of this test's own for its Celery workers (tests/background.py), so that
+    suites run side by side on one Redis never take each other's tasks."""
+    queue = f"careslot-test-{uuid.uuid4().hex[:12]}"
+    yield queue
+    redis.Redis.from_url(settings.TEST_REDIS_URL).delete(
+        queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}"
+    )

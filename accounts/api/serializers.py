@@ -112,7 +112,16 @@ class MeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = User
-        fields = ["id", "username", "email", "first_name", "last_name", "role", "profile"]
+        fields = [
+            "id",
+            "username",
+            "email",
+            "first_name",
+            "last_name",
+            "role",
+            "time_zone",
+            "profile",
+        ]
         read_only_fields = fields
 
     @extend_schema_field(serializers.ChoiceField(choices=Role.choices))

@@ -12,6 +12,8 @@ import environ
 from celery.schedules import crontab
 from django.utils.dateparse import parse_duration
 
+from core.durations import DurationInvalid, duration_list_parse
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -29,6 +31,18 @@ def env_duration(name: str, default: timedelta) -> timedelta:
     if parsed is None:
         raise environ.ImproperlyConfigured(f"{name}={raw!r} is not a duration")
     return parsed
+
+
+def env_lead_times(name: str, *, single: str, default: list[timedelta]) -> list[timedelta]:
+    """A list of short durations ("48h,2h,30m"), longest first. A deployment that set only the
+    older one-value setting `single` keeps that one lead time."""
+    raw = env.str(name, default="")
+    if not raw:
+        return [env_duration(single, default[0])] if env.str(single, default="") else default
+    try:
+        return duration_list_parse(raw)
+    except DurationInvalid as error:
+        raise environ.ImproperlyConfigured(f"{name}: {error}") from None
 
 
 # Core ----------------------------------------------------------------------------------------
@@ -198,7 +212,14 @@ BOOKING_LOCK_TIMEOUT_MS = env.int("BOOKING_LOCK_TIMEOUT_MS", default=3000)
 NO_SHOW_PENALTY_LIMIT = env.int("NO_SHOW_PENALTY_LIMIT", default=3)
 NO_SHOW_GRACE = env_duration("NO_SHOW_GRACE", timedelta(minutes=15))
 NO_SHOW_SWEEP_MINUTES = env.int("NO_SHOW_SWEEP_MINUTES", default=10)
-REMINDER_BEFORE = env_duration("REMINDER_BEFORE", timedelta(hours=24))
+# Reminders go out this long before a confirmed appointment, once per lead time; patients may
+# choose a subset (`reminder_lead_times`). `REMINDER_BEFORE`, its one-value predecessor, is
+# still read when the list is not set.
+REMINDER_LEAD_TIMES = env_lead_times(
+    "REMINDER_LEAD_TIMES",
+    single="REMINDER_BEFORE",
+    default=[timedelta(hours=48), timedelta(hours=2)],
+)
 IDEMPOTENCY_KEY_TTL = env_duration("IDEMPOTENCY_KEY_TTL", timedelta(hours=24))
 # A patient may hold at most this many upcoming pending or confirmed appointments, so that
 # no one can hoard a clinic's slots (OWASP API6).
@@ -241,6 +262,8 @@ CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 # No caller waits for a result; storing them would only fill Redis.
 CELERY_TASK_IGNORE_RESULT = True
+# Deployments sharing one Redis (a staging and a production, say) keep apart by queue name.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"

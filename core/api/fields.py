@@ -1,7 +1,7 @@
 """Serializer fields and bounds shared by every app's API."""
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 from django.contrib.auth.password_validation import (
     MinimumLengthValidator,
@@ -13,6 +13,8 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.clinic_time import time_zone_validate
+from core.durations import DURATION_PATTERN, DurationInvalid, duration_format, duration_parse
 from core.validators import FreeTextCharactersValidator, NameCharactersValidator
 
 # Dates outside these years are typos or probes; refusing them keeps every date arithmetic
@@ -165,3 +167,41 @@ class FreeTextField(serializers.CharField):
     def __init__(self, **kwargs):
         kwargs["validators"] = [*kwargs.get("validators", ()), FreeTextCharactersValidator()]
         super().__init__(**kwargs)
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "maxLength": 64,
+        "pattern": r"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$",
+        "example": "America/New_York",
+        "description": "An IANA time zone name of the tz database.",
+    }
+)
+class TimeZoneField(serializers.CharField):
+    """An IANA time zone name (`Europe/London`); the zone a person reads times in. Listed as a
+    string, not an enum of the ~600 names, which change with the tz database."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 64)
+        kwargs["validators"] = [*kwargs.get("validators", ()), time_zone_validate]
+        super().__init__(**kwargs)
+
+
+@extend_schema_field({"type": "string", "pattern": DURATION_PATTERN, "example": "2h"})
+class ShortDurationField(serializers.Field):
+    """A duration in hours and minutes as people write it (`48h`, `2h`, `30m`, `1h30m`;
+    `core.durations`), read and written in that form."""
+
+    default_error_messages = {"invalid": "{message}"}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid", message="Write a duration as text, such as 48h, 2h or 30m.")
+        try:
+            return duration_parse(data)
+        except DurationInvalid as error:
+            self.fail("invalid", message=str(error))
+
+    def to_representation(self, value: timedelta) -> str:
+        return duration_format(value)

@@ -2,7 +2,7 @@ from rest_framework import serializers
 
 from accounts.api.serializers import UsernameField
 from accounts.models import User
-from core.api.fields import FreeTextField, NameField, NewPasswordField
+from core.api.fields import FreeTextField, NameField, NewPasswordField, TimeZoneField
 from core.api.input_serializers import InputSerializer, ModelInputSerializer
 from doctors.models import Doctor, Specialization
 
@@ -55,12 +55,18 @@ class DoctorPrivateSerializer(DoctorSerializer):
 
     username = serializers.CharField(source="user.username", read_only=True)
     email = serializers.EmailField(source="user.email", read_only=True)
+    time_zone = serializers.CharField(
+        source="user.time_zone",
+        read_only=True,
+        help_text="The IANA time zone the doctor reads times in.",
+    )
 
     class Meta(DoctorSerializer.Meta):
         fields = [
             *DoctorSerializer.Meta.fields,
             "username",
             "email",
+            "time_zone",
             "is_blacklisted",
             "blacklisted_at",
             "blacklist_reason",
@@ -86,6 +92,10 @@ class DoctorCreateSerializer(InputSerializer):
     years_of_experience = serializers.IntegerField(min_value=0, max_value=80)
     bio = FreeTextField(required=False, allow_blank=True, max_length=4000)
     requires_approval = serializers.BooleanField(required=False, default=True)
+    time_zone = TimeZoneField(
+        required=False,
+        help_text="The IANA time zone the doctor reads times in; the clinic's when not given.",
+    )
 
 
 class DoctorSelfUpdateSerializer(InputSerializer):
@@ -93,6 +103,9 @@ class DoctorSelfUpdateSerializer(InputSerializer):
 
     bio = FreeTextField(required=False, allow_blank=True, max_length=4000)
     requires_approval = serializers.BooleanField(required=False)
+    time_zone = TimeZoneField(
+        required=False, help_text="The IANA time zone the doctor reads times in."
+    )
 
 
 class DoctorAdminUpdateSerializer(DoctorSelfUpdateSerializer):

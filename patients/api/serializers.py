@@ -3,7 +3,13 @@ from rest_framework import serializers
 
 from accounts.api.serializers import UsernameField
 from accounts.models import User
-from core.api.fields import BoundedDateField, NameField, NewPasswordField
+from core.api.fields import (
+    BoundedDateField,
+    NameField,
+    NewPasswordField,
+    ShortDurationField,
+    TimeZoneField,
+)
 from core.api.input_serializers import InputSerializer
 from patients.models import Gender, Patient
 
@@ -16,6 +22,18 @@ class PatientSerializer(serializers.ModelSerializer):
     email = serializers.EmailField(source="user.email", read_only=True)
     first_name = serializers.CharField(source="user.first_name", read_only=True)
     last_name = serializers.CharField(source="user.last_name", read_only=True)
+    time_zone = serializers.CharField(
+        source="user.time_zone",
+        read_only=True,
+        help_text="The IANA time zone the patient reads times in.",
+    )
+    reminder_lead_times = serializers.ListField(
+        child=ShortDurationField(),
+        source="reminder_lead_times_wanted",
+        read_only=True,
+        help_text="How long before a confirmed appointment the patient is reminded, longest "
+        "first: the clinic's lead times less those the patient turned off.",
+    )
 
     class Meta:
         model = Patient
@@ -30,6 +48,8 @@ class PatientSerializer(serializers.ModelSerializer):
             "contact_number",
             "insurance_provider",
             "insurance_policy_number",
+            "time_zone",
+            "reminder_lead_times",
             "created_at",
             "updated_at",
         ]
@@ -43,7 +63,7 @@ class PatientForDoctorSerializer(PatientSerializer):
         fields = [
             f
             for f in PatientSerializer.Meta.fields
-            if f not in ("insurance_provider", "insurance_policy_number")
+            if f not in ("insurance_provider", "insurance_policy_number", "reminder_lead_times")
         ]
         read_only_fields = fields
 
@@ -74,6 +94,11 @@ class PatientRegisterSerializer(InputSerializer):
     insurance_policy_number = serializers.CharField(
         max_length=100, required=False, allow_blank=True
     )
+    time_zone = TimeZoneField(
+        required=False,
+        help_text="The IANA time zone the patient reads times in (emails, in-app messages); "
+        "the clinic's when not given.",
+    )
 
 
 class PatientUpdateSerializer(PatientRegisterSerializer):
@@ -82,3 +107,11 @@ class PatientUpdateSerializer(PatientRegisterSerializer):
 
     username = None
     password = None
+    reminder_lead_times = serializers.ListField(
+        child=ShortDurationField(),
+        required=False,
+        allow_null=True,
+        max_length=10,
+        help_text="Which of the clinic's reminder lead times the patient wants: `[]` for no "
+        "reminders, null for all of them (the default). Each must be one the clinic offers.",
+    )

@@ -205,7 +205,16 @@ def test_me_shows_the_patient_and_their_profile(patient, patient_client):
     response = patient_client.get(ME_URL)
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"id", "username", "email", "first_name", "last_name", "role", "profile"}
+    assert set(body) == {
+        "id",
+        "username",
+        "email",
+        "first_name",
+        "last_name",
+        "role",
+        "time_zone",
+        "profile",
+    }
     assert body["id"] == str(patient.pk)
     assert body["username"] == patient.user.username
     assert body["email"] == patient.user.email

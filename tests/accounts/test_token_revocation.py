@@ -118,6 +118,7 @@ def admin_account_save(staff, user, **changes):
         "email": user.email,
         "first_name": user.first_name,
         "last_name": user.last_name,
+        "time_zone": user.time_zone,
         "is_active": "on" if user.is_active else "",
         "is_staff": "on" if user.is_staff else "",
         "is_superuser": "on" if user.is_superuser else "",

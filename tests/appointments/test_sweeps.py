@@ -1,4 +1,4 @@
-"""The NO_SHOW sweep and the reminders, with time moved by time-machine."""
+"""The NO_SHOW sweep, with time moved by time-machine (the reminders: test_reminders.py)."""
 
 from datetime import timedelta
 from io import StringIO
@@ -10,19 +10,15 @@ from django.core.management import call_command
 from appointments.models import Appointment, Penalty
 from appointments.services import (
     appointment_book,
-    appointment_reschedule,
-    appointment_transition,
     doctor_blacklist_with_cancellations,
 )
-from appointments.sweeps import SweepResult, no_show_sweep, reminders_send
-from appointments.transitions import Action
-from notifications.delivery import notifications_relay
+from appointments.sweeps import SweepResult, no_show_sweep
 from notifications.models import Notification
 from scheduling.models import Slot
 from tests.appointments.timeline import appointment_at
 from tests.concurrency import run_at_once
 from tests.conftest import client_for, error_codes
-from tests.factories import DoctorFactory, PatientFactory, in_future
+from tests.factories import DoctorFactory, PatientFactory
 from tests.schedule import slot_published
 
 
@@ -218,57 +214,3 @@ def test_two_sweeps_at_the_same_moment_make_one_penalty_and_one_email_each(mailo
         )
         assert expired.history.filter(to_status="cancelled").count() == 1
         assert Penalty.objects.filter(email_sent=True).count() == 4 * (round_number + 1)
-
-
-@pytest.mark.django_db
-class TestReminders:
-    def test_a_confirmed_appointment_is_reminded_once_within_the_window(
-        self, patient, doctor, settings, mailoutbox, django_capture_on_commit_callbacks
-    ):
-        settings.REMINDER_BEFORE = timedelta(hours=24)
-        appointment = confirmed_booking(patient, doctor, start=in_future(days=3).replace(hour=9))
-
-        with time_machine.travel(appointment.start - timedelta(hours=25), tick=False):
-            assert reminders_send() == 0
-        with time_machine.travel(appointment.start - timedelta(hours=23), tick=False):
-            with django_capture_on_commit_callbacks(execute=True):
-                assert reminders_send() == 1
-                assert reminders_send() == 0
-            out = StringIO()
-            call_command("send_reminders", stdout=out)
-            assert "Wrote 0 reminder(s)." in out.getvalue()
-
-        assert emails_titled(mailoutbox, "Appointment reminder") == [patient.user.email]
-        reminder = Notification.objects.get(kind="reminder")
-        assert (reminder.recipient, reminder.appointment_id) == (patient.user, appointment.pk)
-
-    def test_no_reminder_for_an_appointment_cancelled_or_moved_since(
-        self, patient, doctor, mailoutbox, django_capture_on_commit_callbacks
-    ):
-        start = in_future(days=3).replace(hour=9)
-        cancelled = confirmed_booking(patient, doctor, start=start)
-        moved = confirmed_booking(patient, doctor, start=start + timedelta(hours=2))
-        pending = appointment_book(
-            actor=patient.user,
-            patient=patient,
-            slot_id=slot_published(DoctorFactory(), start=start + timedelta(hours=4)).pk,
-        )
-        appointment_transition(
-            appointment_id=cancelled.pk, action=Action.CANCEL, actor=patient.user
-        )
-        with time_machine.travel(start - timedelta(hours=20), tick=False):
-            # The reminder of `moved` is written, but its email waits (the broker is down).
-            assert reminders_send() == 1
-            new = appointment_reschedule(
-                appointment_id=moved.pk,
-                actor=patient.user,
-                slot_id=slot_published(doctor, start=start + timedelta(hours=3)).pk,
-            )
-            with django_capture_on_commit_callbacks(execute=True):
-                notifications_relay()
-                assert reminders_send() == 1  # the new appointment's own
-
-        reminded = Notification.objects.filter(kind="reminder")
-        assert [n.appointment_id for n in reminded] == [new.pk]
-        assert len(emails_titled(mailoutbox, "Appointment reminder")) == 1
-        assert pending.pk not in {n.appointment_id for n in reminded}

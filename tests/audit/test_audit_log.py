@@ -174,6 +174,7 @@ def test_account_changes_in_the_admin_site_are_audited(client, admin_user, patie
             "first_name": user.first_name,
             "last_name": "Renamed",
             "email": user.email,
+            "time_zone": user.time_zone,
             "is_active": "",
             "date_joined_0": "2026-01-01",
             "date_joined_1": "10:00:00",

@@ -6,24 +6,14 @@ database. It consumes a queue of its own, so that runs of the suite side by side
 Redis never take each other's tasks; this process publishes to that queue.
 """
 
-import os
-import subprocess
-import sys
-import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
-
 import pytest
-import redis
 from django.conf import settings
 
 from notifications import tasks
 from notifications.models import Notification
 from tests.background import (
     celery_publishing_to,
-    database_url,
+    celery_worker,
     refusing_broker_url,
     smtp_server,
 )
@@ -32,90 +22,7 @@ from tests.conftest import client_for
 from tests.factories import DoctorFactory, PatientFactory, UserFactory, in_future
 from tests.schedule import slot_published
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
-CELERY = Path(sys.executable).parent / "celery"
 URL = "/api/v1/appointments/"
-WAIT_SECONDS = 30
-
-
-class Worker:
-    def __init__(self, process: subprocess.Popen, log: Path) -> None:
-        self.process, self.log = process, log
-
-    def wait_for(self, condition: Callable[[], bool], what: str) -> None:
-        """Poll `condition` until it holds, for at most WAIT_SECONDS; fail with the worker's
-        log if it does not, or if the worker dies."""
-        deadline = time.monotonic() + WAIT_SECONDS
-        while time.monotonic() < deadline:
-            if condition():
-                return
-            if self.process.poll() is not None:
-                pytest.fail(f"The worker exited ({self.process.returncode}):\n{self.output()}")
-            time.sleep(0.1)
-        pytest.fail(f"No {what} within {WAIT_SECONDS} s. Worker log:\n{self.output()}")
-
-    def output(self) -> str:
-        return self.log.read_text()[-5000:]
-
-
-@contextmanager
-def celery_worker(
-    *,
-    broker_url: str,
-    queue: str,
-    smtp_port: int,
-    log: Path,
-    extra_env: dict[str, str] | None = None,
-) -> Iterator[Worker]:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.base",
-        "DATABASE_URL": database_url(),
-        "DB_CONN_MAX_AGE": "0",
-        "REDIS_URL": broker_url,
-        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "EMAIL_HOST": "127.0.0.1",
-        "EMAIL_PORT": str(smtp_port),
-        "EMAIL_TIMEOUT": "5",
-        "CELERY_BEAT_SCHEDULE_FILENAME": str(log.parent / "beat-schedule"),
-        **(extra_env or {}),
-    }
-    command = [
-        str(CELERY),
-        "-A",
-        "config",
-        "worker",
-        "--pool=solo",
-        "--concurrency=1",
-        f"--queues={queue}",
-        f"--hostname={queue}@%h",
-        "--without-mingle",
-        "--without-gossip",
-        "--without-heartbeat",
-        "--loglevel=INFO",
-    ]
-    with log.open("w") as output:
-        process = subprocess.Popen(  # noqa: S603 (fixed arguments)
-            command, cwd=BASE_DIR, env=env, stdout=output, stderr=subprocess.STDOUT
-        )
-    try:
-        yield Worker(process, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-@pytest.fixture
-def worker_queue() -> Iterator[str]:
-    queue = f"careslot-test-{uuid.uuid4().hex[:12]}"
-    yield queue
-    redis.Redis.from_url(settings.TEST_REDIS_URL).delete(
-        queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}"
-    )
 
 
 @pytest.mark.django_db(transaction=True)

@@ -5,8 +5,8 @@ from appointments.sweeps import reminders_send
 
 class Command(BaseCommand):
     help = (
-        "Remind patients of confirmed appointments starting within REMINDER_BEFORE, once each "
-        "(what beat runs)."
+        "Remind patients of confirmed appointments at each of their lead times "
+        "(REMINDER_LEAD_TIMES), once each (what beat runs)."
     )
 
     def handle(self, *args, **options):

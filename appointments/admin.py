@@ -176,21 +176,24 @@ class FeedbackAdmin(ReadOnlyModelAdmin):
 
 @admin.register(Penalty)
 class PenaltyAdmin(ReadOnlyModelAdmin):
-    """Made by no-shows; resolved only with the action, through `penalty_resolve`."""
+    """Made by no-shows and late cancellations; resolved only with the action, through
+    `penalty_resolve`."""
 
     list_display = [
         "created_at",
+        "kind",
         "patient",
         "appointment_start",
         "email_sent",
         "resolved",
         "resolved_by",
     ]
-    list_filter = ["resolved", "email_sent", "created_at"]
+    list_filter = ["kind", "resolved", "email_sent", "created_at"]
     search_fields = PATIENT_SEARCH
     list_select_related = ["patient__user", "appointment", "resolved_by"]
     date_hierarchy = "created_at"
     fields = [
+        "kind",
         "patient",
         "appointment",
         "created_at",
@@ -201,7 +204,7 @@ class PenaltyAdmin(ReadOnlyModelAdmin):
     ]
     actions = ["resolve"]
 
-    @admin.display(description="no-show of", ordering="appointment__start")
+    @admin.display(description="appointment of", ordering="appointment__start")
     def appointment_start(self, penalty: Penalty):
         return penalty.appointment.start
 

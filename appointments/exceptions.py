@@ -10,6 +10,7 @@ __all__ = [
     "DoctorUnavailable",
     "DuplicateFeedback",
     "IdempotencyKeyReused",
+    "InsideCutoff",
     "InvalidTransition",
     "LeadTimeViolation",
     "PatientConflict",
@@ -70,3 +71,11 @@ class IdempotencyKeyReused(DomainError):
     code = "idempotency_key_reused"
     status = HTTPStatus.UNPROCESSABLE_ENTITY
     message = "This Idempotency-Key was used with a different request."
+
+
+class InsideCutoff(DomainError):
+    """A patient's cancel or reschedule later than their doctor's cutoff, where the clinic
+    refuses late moves (`LATE_CANCELLATION_POLICY=refuse`)."""
+
+    code = "inside_cutoff"
+    message = "It is too late to make this change online: please call the clinic."

@@ -9,7 +9,7 @@ from django.db.models import F, Q
 from django_cryptography.fields import encrypt
 
 from core.db import TsTzRange
-from doctors.models import Doctor
+from doctors.models import CutoffInstants, Doctor
 from patients.models import Patient
 from scheduling.models import Slot
 
@@ -28,7 +28,7 @@ ACTIVE_STATUSES = (AppointmentStatus.PENDING, AppointmentStatus.CONFIRMED)
 _ACTIVE = Q(status__in=ACTIVE_STATUSES)
 
 
-class Appointment(models.Model):
+class Appointment(CutoffInstants, models.Model):
     """A patient's booking of a doctor's slot, moving through `appointments.transitions`.
 
     `doctor`, `start` and `end` copy the slot's at booking time: the appointment keeps its
@@ -182,17 +182,23 @@ class Feedback(models.Model):
         return f"{self.rating}/5 for {self.appointment_id}"
 
 
+class PenaltyKind(models.TextChoices):
+    NO_SHOW = "no_show", "No-show"
+    LATE_CANCELLATION = "late_cancellation", "Late cancellation"
+
+
 class Penalty(models.Model):
-    """One per no-show appointment (unique), counted against the patient's bookings until an
-    admin resolves it."""
+    """One per missed or late-cancelled appointment (unique), counted against the patient's
+    bookings until an admin resolves it."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="penalties")
     appointment = models.OneToOneField(
         Appointment, on_delete=models.CASCADE, related_name="penalty"
     )
+    kind = models.CharField(max_length=20, choices=PenaltyKind.choices, default=PenaltyKind.NO_SHOW)
     created_at = models.DateTimeField(auto_now_add=True)
-    # True only once the no-show email was handed to the mail server.
+    # True only once the penalty's email was handed to the mail server.
     email_sent = models.BooleanField(default=False)
     resolved = models.BooleanField(default=False)
     resolved_at = models.DateTimeField(null=True, blank=True)
@@ -206,4 +212,4 @@ class Penalty(models.Model):
         indexes = [models.Index(fields=["patient", "resolved"], name="appointments_penalty_open")]
 
     def __str__(self) -> str:
-        return f"No-show penalty for {self.appointment_id}"
+        return f"{self.get_kind_display()} penalty for {self.appointment_id}"

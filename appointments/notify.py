@@ -31,6 +31,10 @@ def no_show_key(appointment_id: UUID) -> str:
     return f"no_show:{appointment_id}"
 
 
+def late_cancellation_key(appointment_id: UUID) -> str:
+    return f"late_cancellation:{appointment_id}"
+
+
 def _when(at: datetime, reader: User) -> str:
     """`at` as `reader` reads it: in their zone, which is named (a patient abroad, a clinic
     at home, and nobody arrives an hour early)."""
@@ -75,7 +79,8 @@ def booking_notify(*, appointment: Appointment) -> None:
         NotificationKind.BOOKED,
         "Appointment requested" if waits else "Appointment booked",
         f"Your appointment with {doctor} on {_when(appointment.start, patient_user)} is booked"
-        + (f" and waits for {doctor} to confirm it." if waits else " and confirmed."),
+        + (f" and waits for {doctor} to confirm it." if waits else " and confirmed.")
+        + _cutoff_words(appointment, patient_user),
     )
     _tell(
         appointment,
@@ -85,6 +90,26 @@ def booking_notify(*, appointment: Appointment) -> None:
         f"{patient} booked an appointment with you on {_when(appointment.start, doctor_user)}"
         + (": it waits for your confirmation." if waits else "."),
     )
+
+
+def _cutoff_words(appointment: Appointment, reader: User) -> str:
+    """The cancellation policy, in words, where the doctor has a cutoff (empty otherwise)."""
+    cancel_by, reschedule_by = appointment.cancel_by, appointment.reschedule_by
+    if cancel_by == appointment.start and reschedule_by == appointment.start:
+        return ""
+    late = (
+        "is not possible online"
+        if settings.LATE_CANCELLATION_POLICY == "refuse"
+        else "counts as a late cancellation and records a penalty"
+    )
+    if cancel_by == reschedule_by:
+        until = f"You can cancel or move it online until {_when(cancel_by, reader)}"
+    else:
+        until = (
+            f"You can cancel it online until {_when(cancel_by, reader)} and move it until "
+            f"{_when(reschedule_by, reader)}"
+        )
+    return f" {until}; after that, a change {late}."
 
 
 def _patient_message(appointment: Appointment, from_status: str, actor: User | None):
@@ -175,6 +200,22 @@ def status_change_notify(*, appointment: Appointment, from_status: str, actor: U
         )
     if from_status == AppointmentStatus.CONFIRMED:
         notification_withdraw(appointment_id=appointment.pk, kind=NotificationKind.REMINDER)
+
+
+def late_cancellation_notify(*, appointment: Appointment) -> Notification | None:
+    """The patient's email about the penalty their late cancel or reschedule recorded."""
+    doctor = _doctor_name(appointment)
+    return _tell(
+        appointment,
+        appointment.patient.user,
+        NotificationKind.LATE_CANCELLATION,
+        "Late cancellation",
+        f"Your appointment with {doctor} on {_when(appointment.start, appointment.patient.user)} "
+        "was changed after the cancellation cutoff, so a late-cancellation penalty was "
+        f"recorded. With {settings.NO_SHOW_PENALTY_LIMIT} unresolved penalties, online booking "
+        "stops until the clinic resolves them.",
+        late_cancellation_key(appointment.pk),
+    )
 
 
 def reminder_notify(*, appointment: Appointment, lead_time: timedelta) -> Notification | None:

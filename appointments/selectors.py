@@ -4,6 +4,7 @@ from django.db.models import F, QuerySet
 
 from accounts.models import User
 from appointments.models import Appointment, Penalty
+from doctors.selectors import doctor_cutoffs_annotate
 
 
 def _visible_to(appointments: QuerySet[Appointment], user: User) -> QuerySet[Appointment]:
@@ -35,14 +36,17 @@ def appointment_list_page(*, user: User) -> QuerySet[Appointment]:
     which a list never shows, are not read, and the patient's and the doctor's names come as
     columns of the row (`patient_first_name`, `patient_last_name`, `doctor_first_name`,
     `doctor_last_name`) rather than as four related objects per row (why: bench/README.md,
-    "`GET /appointments/`"). One query for the page whatever its size, which also counts the
-    rows (`core.api.pagination.CountingPaginator`)."""
+    "`GET /appointments/`"), and so do the doctor's cutoffs (`cancel_by`, `reschedule_by`).
+    One query for the page whatever its size, which also counts the rows
+    (`core.api.pagination.CountingPaginator`)."""
     return _visible_to(
-        Appointment.objects.only(*_LIST_FIELDS).annotate(
-            patient_first_name=F("patient__user__first_name"),
-            patient_last_name=F("patient__user__last_name"),
-            doctor_first_name=F("doctor__user__first_name"),
-            doctor_last_name=F("doctor__user__last_name"),
+        doctor_cutoffs_annotate(
+            Appointment.objects.only(*_LIST_FIELDS).annotate(
+                patient_first_name=F("patient__user__first_name"),
+                patient_last_name=F("patient__user__last_name"),
+                doctor_first_name=F("doctor__user__first_name"),
+                doctor_last_name=F("doctor__user__last_name"),
+            )
         ),
         user,
     )

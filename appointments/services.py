@@ -48,8 +48,16 @@ from appointments.models import (
     AppointmentStatusChange,
     Feedback,
     Penalty,
+    PenaltyKind,
 )
-from appointments.transitions import CALLED_OFF, Action, Party, party_of, transition_check
+from appointments.transitions import (
+    CALLED_OFF,
+    Action,
+    Party,
+    move_late,
+    party_of,
+    transition_check,
+)
 from audit.services import (
     CHANGED,
     audit_model_create,
@@ -321,8 +329,9 @@ def _transition_apply(
     the status it has now, write it, free the slot when leaving an active status (the UPDATE
     locks it; a caller moving several appointments locks their slots first) and remove an
     override's window when its visit is called off, record the move, create the penalty of a
-    no-show and write the notifications (`appointments.notify`), in the caller's
-    transaction."""
+    no-show or of the patient's late move (which reaches here only where the clinic penalises
+    late moves: `transition_check` refuses them elsewhere) and write the notifications
+    (`appointments.notify`), in the caller's transaction."""
     now = timezone.now()
     move = transition_check(appointment=appointment, action=action, actor=actor, now=now)
     from_status = appointment.status
@@ -333,10 +342,21 @@ def _transition_apply(
         if appointment.is_override and move.target in CALLED_OFF:
             _override_window_remove(appointment)
     status_change_record(appointment=appointment, from_status=from_status, actor=actor, note=note)
-    if move.target == AppointmentStatus.NO_SHOW:
-        penalty = Penalty.objects.create(patient_id=appointment.patient_id, appointment=appointment)
-        audit_model_create(instance=penalty, fields=["patient", "appointment"], actor=actor)
+    penalty_kind = (
+        PenaltyKind.NO_SHOW
+        if move.target == AppointmentStatus.NO_SHOW
+        else PenaltyKind.LATE_CANCELLATION
+        if move_late(appointment=appointment, action=action, actor=actor, now=now)
+        else None
+    )
+    if penalty_kind is not None:
+        penalty = Penalty.objects.create(
+            patient_id=appointment.patient_id, appointment=appointment, kind=penalty_kind
+        )
+        audit_model_create(instance=penalty, fields=["patient", "appointment", "kind"], actor=actor)
     notify.status_change_notify(appointment=appointment, from_status=from_status, actor=actor)
+    if penalty_kind == PenaltyKind.LATE_CANCELLATION:
+        notify.late_cancellation_notify(appointment=appointment)
     return appointment
 
 

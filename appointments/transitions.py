@@ -12,6 +12,9 @@ confirmed -> completed (doctor, admin; once started)
 ```
 `cancelled`: the patient (before the start), the doctor or an admin (before the end).
 `rescheduled`: the patient (before the start) or an admin (before the end).
+The patient's cancel and reschedule after their doctor's cutoff (`cancel_by`,
+`reschedule_by`) are late: refused (409 `inside_cutoff`), or, where the clinic penalises late
+moves (`LATE_CANCELLATION_POLICY=penalise`), made with a late-cancellation penalty.
 
 Once an appointment has ended, people only record what happened: completed or no-show;
 nobody confirms, rejects, cancels or moves it any more. The sweep has two moves of its own:
@@ -21,11 +24,13 @@ which is never marked a no-show: patients are never penalised for a barred docto
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
+from django.conf import settings
+
 from accounts.models import User
-from appointments.exceptions import InvalidTransition
+from appointments.exceptions import InsideCutoff, InvalidTransition
 from appointments.models import Appointment, AppointmentStatus
 from core.errors import Forbidden
 
@@ -180,6 +185,23 @@ def _standing_holds(standing: Standing, appointment: Appointment) -> bool:
     return doctor_barred(appointment) == (standing == Standing.BARRED)
 
 
+# The patient's moves that a doctor's cutoff can make late, and the instant each is late after.
+_LATE_AFTER = {Action.CANCEL: "cancel_by", Action.RESCHEDULE: "reschedule_by"}
+
+
+def move_late(
+    *, appointment: Appointment, action: Action, actor: User | None, now: datetime
+) -> bool:
+    """Whether this is the patient's cancel or reschedule after its cutoff instant. Doctors'
+    and admins' moves are never late."""
+    late_after = _LATE_AFTER.get(action)
+    return (
+        late_after is not None
+        and party_of(actor=actor, appointment=appointment) == Party.PATIENT
+        and now > getattr(appointment, late_after)
+    )
+
+
 def transition_check(
     *, appointment: Appointment, action: Action, actor: User | None, now: datetime
 ) -> Move:
@@ -187,7 +209,8 @@ def transition_check(
 
     A party the table never allows this action answers 403 (they can see the appointment but
     may not act on it); an allowed party at the wrong status or time, or for a doctor of the
-    wrong standing, answers 409 `invalid_transition`.
+    wrong standing, answers 409 `invalid_transition`; the patient's late move, where the
+    clinic refuses those, 409 `inside_cutoff`.
     """
     move = TRANSITIONS[action]
     party = party_of(actor=actor, appointment=appointment)
@@ -202,6 +225,15 @@ def transition_check(
         raise InvalidTransition(f"This move is allowed {when.value} only.")
     if not _standing_holds(move.standing, appointment):
         raise InvalidTransition(_STANDING_RULES[move.standing].strip())
+    if settings.LATE_CANCELLATION_POLICY == "refuse" and move_late(
+        appointment=appointment, action=action, actor=actor, now=now
+    ):
+        late_after = getattr(appointment, _LATE_AFTER[action])
+        raise InsideCutoff(
+            "Changing this appointment online was possible until "
+            f"{late_after.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}; "
+            "it is too late now: please call the clinic."
+        )
     return move
 
 

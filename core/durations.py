@@ -19,8 +19,9 @@ class DurationInvalid(ValueError):
     """Text that is not a short duration, or is one of zero length."""
 
 
-def duration_parse(text: str) -> timedelta:
-    """`48h` -> 48 hours; `1h30m` -> 90 minutes. Raises `DurationInvalid` otherwise."""
+def duration_parse(text: str, *, allow_zero: bool = False) -> timedelta:
+    """`48h` -> 48 hours; `1h30m` -> 90 minutes; `0h` only with `allow_zero` (a cutoff that is
+    off). Raises `DurationInvalid` otherwise."""
     written = text.strip().lower()
     if not re.fullmatch(DURATION_PATTERN, written):
         raise DurationInvalid(
@@ -29,7 +30,7 @@ def duration_parse(text: str) -> timedelta:
     parts = _HOURS_MINUTES.fullmatch(written).groups()
     hours, minutes = (int(part or 0) for part in parts)
     duration = timedelta(hours=hours, minutes=minutes)
-    if not duration:
+    if not duration and not allow_zero:
         raise DurationInvalid(f"{text!r} is no time at all: a duration must be positive.")
     return duration
 

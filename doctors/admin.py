@@ -86,7 +86,10 @@ class DoctorAdmin(ServiceModelAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["user", "specialization", "license_number", "years_of_experience"]}),
-        ("Practice", {"fields": ["bio", "requires_approval"]}),
+        (
+            "Practice",
+            {"fields": ["bio", "requires_approval", "cancel_cutoff", "reschedule_cutoff"]},
+        ),
         ("Rating", {"fields": ["rating", "rating_count"]}),
         ("Standing", {"fields": ["is_blacklisted", "blacklisted_at", "blacklist_reason"]}),
         ("Dates", {"fields": ["created_at", "updated_at"]}),
@@ -116,7 +119,7 @@ class DoctorAdmin(ServiceModelAdmin):
         data = form.cleaned_data
         return services.doctor_create(
             **form.account_data(),
-            **{field: data[field] for field in services.DOCTOR_PROFILE_FIELDS},
+            **{field: data[field] for field in services.DOCTOR_PROFILE_FIELDS if field in data},
         )
 
     def service_update(self, request, stored, form):

@@ -1,6 +1,8 @@
 """Shared reads about doctors."""
 
-from django.db.models import QuerySet
+from django.conf import settings
+from django.db.models import DurationField, F, QuerySet, Value
+from django.db.models.functions import Coalesce
 
 from accounts.models import User
 from doctors.models import Doctor
@@ -12,3 +14,21 @@ def doctor_list_visible(*, user: User) -> QuerySet[Doctor]:
     if user.is_authenticated and user.is_admin:
         return doctors
     return doctors.filter(is_blacklisted=False)
+
+
+def doctor_cutoffs_annotate(rows: QuerySet, *, doctor: str = "doctor") -> QuerySet:
+    """`rows` (slots, appointments) with their doctor's effective cutoffs as columns
+    (`doctor_cancel_cutoff`, `doctor_reschedule_cutoff`), which `CutoffInstants` reads: the
+    doctor's own, else the clinic's."""
+    return rows.annotate(
+        doctor_cancel_cutoff=Coalesce(
+            F(f"{doctor}__cancel_cutoff"),
+            Value(settings.CANCEL_CUTOFF),
+            output_field=DurationField(),
+        ),
+        doctor_reschedule_cutoff=Coalesce(
+            F(f"{doctor}__reschedule_cutoff"),
+            Value(settings.RESCHEDULE_CUTOFF),
+            output_field=DurationField(),
+        ),
+    )

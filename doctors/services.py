@@ -131,13 +131,22 @@ def doctor_create(
 
 
 DOCTOR_PROFILE_FIELDS = frozenset(
-    {"specialization", "license_number", "years_of_experience", "bio", "requires_approval"}
+    {
+        "specialization",
+        "license_number",
+        "years_of_experience",
+        "bio",
+        "requires_approval",
+        "cancel_cutoff",
+        "reschedule_cutoff",
+    }
 )
 
 
 def doctor_update(*, doctor: Doctor, **changes) -> Doctor:
     """Update a doctor's profile and name fields; the view decides which fields a caller may
-    send (admins: all of these; the doctor: `bio` and `requires_approval`)."""
+    send (admins: all of these; the doctor: `bio`, `requires_approval`, `time_zone` and the
+    cutoffs, None for the clinic's)."""
     license_number = changes.get("license_number")
     if license_number and (
         Doctor.objects.filter(license_number=license_number).exclude(pk=doctor.pk).exists()

@@ -13,6 +13,7 @@ class NotificationKind(models.TextChoices):
     RESCHEDULED = "rescheduled", "Rescheduled"
     REMINDER = "reminder", "Reminder"
     NO_SHOW = "no_show", "No-show"
+    LATE_CANCELLATION = "late_cancellation", "Late cancellation"
 
 
 class EmailStatus(models.TextChoices):
@@ -36,7 +37,7 @@ class Notification(models.Model):
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
     )
-    kind = models.CharField(max_length=16, choices=NotificationKind.choices)
+    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
     appointment_id = models.UUIDField(null=True, blank=True, db_index=True)
     title = models.CharField(max_length=200)
     body = models.TextField(max_length=4000)

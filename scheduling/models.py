@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from core.db import TsTzRange
-from doctors.models import Doctor
+from doctors.models import CutoffInstants, Doctor
 
 
 class WeeklyRule(models.Model):
@@ -92,7 +92,7 @@ class AvailabilityWindow(models.Model):
         return f"{self.doctor} {self.start:%Y-%m-%d %H:%M}-{self.end:%H:%M} UTC"
 
 
-class Slot(models.Model):
+class Slot(CutoffInstants, models.Model):
     """One bookable unit of a window (`SLOT_MINUTES` long).
 
     `is_booked` is true exactly while a pending or confirmed appointment holds the slot. Only

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from core.clinic_time import clinic_zone, day_bounds
+from doctors.selectors import doctor_cutoffs_annotate
 from scheduling.models import AvailabilityWindow, Holiday, Slot, TimeOff, WeeklyRule
 
 
@@ -31,7 +32,8 @@ def slot_list_free(
     Each slot carries what a search result shows of its doctor as plain columns
     (`doctor_first_name`, `doctor_last_name`, `specialization_id`, `specialization_name`)
     rather than as related model instances, so a page of results builds no Doctor, User or
-    Specialization objects (why: bench/README.md, "`GET /slots/`").
+    Specialization objects (why: bench/README.md, "`GET /slots/`"), and so do its doctor's
+    cutoffs, which make its `cancel_by` and `reschedule_by`.
     """
     now = timezone.now()
     # The booking service's time rules, to the instant: started (`start <= now`), inside the
@@ -51,7 +53,7 @@ def slot_list_free(
         slots = slots.filter(doctor_id=doctor_id)
     if specialization_id is not None:
         slots = slots.filter(doctor__specialization_id=specialization_id)
-    return slots
+    return doctor_cutoffs_annotate(slots)
 
 
 @cache

@@ -30,6 +30,7 @@ from appointments.exceptions import (
     DoctorUnavailable,
     DuplicateFeedback,
     IdempotencyKeyReused,
+    InsideCutoff,
     InvalidTransition,
     LeadTimeViolation,
     PatientConflict,
@@ -214,10 +215,12 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         request=CancelSerializer,
         responses={
             200: AppointmentDetailSerializer,
-            **error_responses(InvalidTransition, LockTimeout),
+            **error_responses(InvalidTransition, InsideCutoff, LockTimeout),
         },
         summary="Cancel an appointment",
-        description=f"{move_rule(Action.CANCEL)} Frees the slot.",
+        description=f"{move_rule(Action.CANCEL)} Frees the slot. The patient's cancel after "
+        "`cancel_by` is late: 409 `inside_cutoff`, or, where the clinic penalises late "
+        "cancellations, made with a `late_cancellation` penalty.",
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
@@ -254,10 +257,12 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         request=RescheduleSerializer,
         responses={
             201: AppointmentSerializer,
-            **error_responses(*BOOKING_ERRORS, InvalidTransition),
+            **error_responses(*BOOKING_ERRORS, InvalidTransition, InsideCutoff),
         },
         summary="Move an appointment to another slot",
-        description=f"{move_rule(Action.RESCHEDULE)} The new appointment carries "
+        description=f"{move_rule(Action.RESCHEDULE)} The patient's reschedule after "
+        "`reschedule_by` is late: 409 `inside_cutoff`, or, where the clinic penalises late "
+        "changes, made with a `late_cancellation` penalty. The new appointment carries "
         "`rescheduled_from`; the old one becomes `rescheduled`. A confirmed appointment's new "
         "one is confirmed too. All or nothing: if the new slot cannot be had, 409 and the old "
         "appointment is untouched.",

@@ -15,6 +15,15 @@ class AppointmentSerializer(HandBuiltRows, serializers.ModelSerializer):
     # for one appointment, from the related users.
     patient_name = FullNameField("patient")
     doctor_name = FullNameField("doctor")
+    cancel_by = serializers.DateTimeField(
+        read_only=True,
+        help_text="The patient may cancel online until this instant; later is late (refused, "
+        "or penalised: the clinic's policy). Doctors and admins are not bound by it.",
+    )
+    reschedule_by = serializers.DateTimeField(
+        read_only=True,
+        help_text="The patient may move it online until this instant; later is late.",
+    )
 
     class Meta:
         model = Appointment
@@ -31,6 +40,8 @@ class AppointmentSerializer(HandBuiltRows, serializers.ModelSerializer):
             "reason",
             "rescheduled_from",
             "is_override",
+            "cancel_by",
+            "reschedule_by",
             "created_at",
             "updated_at",
         ]
@@ -136,6 +147,7 @@ class PenaltySerializer(serializers.ModelSerializer):
             "id",
             "patient",
             "appointment",
+            "kind",
             "created_at",
             "email_sent",
             "resolved",

@@ -5,6 +5,7 @@ defaults are safe for development on one machine: DEBUG off, PostgreSQL on local
 in-process when no Redis is configured.
 """
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import environ
 from celery.schedules import crontab
 from django.utils.dateparse import parse_duration
 
-from core.durations import DurationInvalid, duration_list_parse
+from core.durations import DURATION_PATTERN, DurationInvalid, duration_list_parse, duration_parse
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -21,12 +22,15 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 
 def env_duration(name: str, default: timedelta) -> timedelta:
-    """A duration setting: seconds ("3600"), "HH:MM:SS", or ISO 8601 ("PT1H")."""
+    """A duration setting: hours and minutes ("24h", "1h30m", "0h"), seconds ("3600"),
+    "HH:MM:SS", or ISO 8601 ("PT1H")."""
     raw = env.str(name, default="")
     if not raw:
         return default
     if raw.isdigit():
         return timedelta(seconds=int(raw))
+    if re.fullmatch(DURATION_PATTERN, raw):
+        return duration_parse(raw, allow_zero=True)
     parsed = parse_duration(raw)
     if parsed is None:
         raise environ.ImproperlyConfigured(f"{name}={raw!r} is not a duration")
@@ -212,6 +216,16 @@ BOOKING_LOCK_TIMEOUT_MS = env.int("BOOKING_LOCK_TIMEOUT_MS", default=3000)
 NO_SHOW_PENALTY_LIMIT = env.int("NO_SHOW_PENALTY_LIMIT", default=3)
 NO_SHOW_GRACE = env_duration("NO_SHOW_GRACE", timedelta(minutes=15))
 NO_SHOW_SWEEP_MINUTES = env.int("NO_SHOW_SWEEP_MINUTES", default=10)
+# Cancellation policy: a patient's cancel or reschedule later than this before the start is
+# late (each doctor may set their own; 0 is off). Late moves are refused (409 inside_cutoff)
+# or, with `penalise`, go through and record a late-cancellation penalty.
+CANCEL_CUTOFF = env_duration("CANCEL_CUTOFF", timedelta(0))
+RESCHEDULE_CUTOFF = env_duration("RESCHEDULE_CUTOFF", timedelta(0))
+LATE_CANCELLATION_POLICY = env.str("LATE_CANCELLATION_POLICY", default="refuse")
+if LATE_CANCELLATION_POLICY not in {"refuse", "penalise"}:
+    raise environ.ImproperlyConfigured(
+        f"LATE_CANCELLATION_POLICY={LATE_CANCELLATION_POLICY!r}: use refuse or penalise."
+    )
 # Reminders go out this long before a confirmed appointment, once per lead time; patients may
 # choose a subset (`reminder_lead_times`). `REMINDER_BEFORE`, its one-value predecessor, is
 # still read when the list is not set.

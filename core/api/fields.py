@@ -195,11 +195,15 @@ class ShortDurationField(serializers.Field):
 
     default_error_messages = {"invalid": "{message}"}
 
+    def __init__(self, *, allow_zero: bool = False, **kwargs):
+        self.allow_zero = allow_zero
+        super().__init__(**kwargs)
+
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid", message="Write a duration as text, such as 48h, 2h or 30m.")
         try:
-            return duration_parse(data)
+            return duration_parse(data, allow_zero=self.allow_zero)
         except DurationInvalid as error:
             self.fail("invalid", message=str(error))
 

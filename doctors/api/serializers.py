@@ -2,7 +2,13 @@ from rest_framework import serializers
 
 from accounts.api.serializers import UsernameField
 from accounts.models import User
-from core.api.fields import FreeTextField, NameField, NewPasswordField, TimeZoneField
+from core.api.fields import (
+    FreeTextField,
+    NameField,
+    NewPasswordField,
+    ShortDurationField,
+    TimeZoneField,
+)
 from core.api.input_serializers import InputSerializer, ModelInputSerializer
 from doctors.models import Doctor, Specialization
 
@@ -31,6 +37,18 @@ class DoctorSerializer(serializers.ModelSerializer):
         coerce_to_string=False,
         help_text="Mean of the patients' ratings (1-5); null until the first rating.",
     )
+    cancel_cutoff = ShortDurationField(
+        source="cancel_cutoff_effective",
+        read_only=True,
+        help_text="How long before an appointment a patient's cancellation becomes late "
+        "(`0m`: never): the doctor's own, else the clinic's `CANCEL_CUTOFF`.",
+    )
+    reschedule_cutoff = ShortDurationField(
+        source="reschedule_cutoff_effective",
+        read_only=True,
+        help_text="How long before an appointment a patient's reschedule becomes late "
+        "(`0m`: never): the doctor's own, else the clinic's `RESCHEDULE_CUTOFF`.",
+    )
 
     class Meta:
         model = Doctor
@@ -46,6 +64,8 @@ class DoctorSerializer(serializers.ModelSerializer):
             "rating_count",
             "bio",
             "requires_approval",
+            "cancel_cutoff",
+            "reschedule_cutoff",
         ]
         read_only_fields = fields
 
@@ -105,6 +125,20 @@ class DoctorSelfUpdateSerializer(InputSerializer):
     requires_approval = serializers.BooleanField(required=False)
     time_zone = TimeZoneField(
         required=False, help_text="The IANA time zone the doctor reads times in."
+    )
+    cancel_cutoff = ShortDurationField(
+        allow_zero=True,
+        required=False,
+        allow_null=True,
+        help_text="How long before an appointment a patient's cancellation becomes late, such "
+        "as `24h` (`0h`: never); null for the clinic's `CANCEL_CUTOFF`.",
+    )
+    reschedule_cutoff = ShortDurationField(
+        allow_zero=True,
+        required=False,
+        allow_null=True,
+        help_text="How long before an appointment a patient's reschedule becomes late, such "
+        "as `24h` (`0h`: never); null for the clinic's `RESCHEDULE_CUTOFF`.",
     )
 
 

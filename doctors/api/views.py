@@ -104,8 +104,9 @@ class DoctorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         request=DoctorAdminUpdateSerializer,
         responses={200: DoctorPrivateSerializer},
         summary="Update a doctor",
-        description="Admins may change every field listed; the doctor may change only `bio` and "
-        "`requires_approval` (any other field they send is a 400 `unknown_field`).",
+        description="Admins may change every field listed; the doctor may change only `bio`, "
+        "`requires_approval`, `time_zone`, `cancel_cutoff` and `reschedule_cutoff` (any other "
+        "field they send is a 400 `unknown_field`).",
     )
     def partial_update(self, request, pk=None):
         doctor = self.get_object()

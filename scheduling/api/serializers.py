@@ -115,6 +115,15 @@ class SlotSerializer(HandBuiltRows, serializers.Serializer):
     specialization_name = serializers.CharField(read_only=True)
     start = serializers.DateTimeField(read_only=True)
     end = serializers.DateTimeField(read_only=True)
+    cancel_by = serializers.DateTimeField(
+        read_only=True,
+        help_text="If booked, the patient may cancel online until this instant; later is late "
+        "(refused, or penalised: the clinic's policy).",
+    )
+    reschedule_by = serializers.DateTimeField(
+        read_only=True,
+        help_text="If booked, the patient may move it online until this instant.",
+    )
 
 
 class DoctorQuerySerializer(QuerySerializer):

@@ -1,10 +1,11 @@
-"""The admin site: Django's, in the clinic's time zone, with the Reports page."""
+"""The admin site: Django's, in the clinic's time zone, with the Reports page and the Day
+board."""
 
 from django.contrib import admin
 from django.urls import path
 from django.utils import timezone
 
-from clinic_admin import reports
+from clinic_admin import day_board, reports
 from core.clinic_time import clinic_zone
 
 
@@ -27,5 +28,6 @@ class CareSlotAdminSite(admin.AdminSite):
     def get_urls(self):
         return [
             path("reports/", self.admin_view(reports.reports_view), name="reports"),
+            path("day/", self.admin_view(day_board.day_board_view), name="day_board"),
             *super().get_urls(),
         ]

@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 
-from accounts.models import User
+from accounts.models import User, username_fold
 from patients.models import Patient
 
 
@@ -23,3 +23,14 @@ def patient_list_visible(*, user: User) -> QuerySet[Patient]:
 
 def _patient_ids_with_doctor(doctor_user: User):
     return Patient.objects.filter(appointments__doctor_id=doctor_user.pk).values("pk")
+
+
+def patient_find(*, username_or_email: str) -> Patient | None:
+    """The patient whose username (however cased or written) or email (ignoring case) this is,
+    as reception types it."""
+    text = username_or_email.strip()
+    patients = Patient.objects.select_related("user")
+    return (
+        patients.filter(user__username_folded=username_fold(text)).first()
+        or patients.filter(user__email__iexact=text).first()
+    )

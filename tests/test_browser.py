@@ -3,21 +3,25 @@ driven by Playwright) against the app served by gunicorn with DEBUG off, as depl
 
 It signs in to the admin site, opens the Reports page for a range of days with known figures
 and checks that the three charts were drawn with them, then opens the Swagger UI and Redoc
-and checks that the operations are listed. Every request the pages make must stay on the
-app's own host: the pages work without internet access. Screenshots go to `test-artifacts/`.
+and checks that the operations are listed; and it books a walk-in patient from the Day
+board. Every request the pages make must stay on the app's own host: the pages work without
+internet access. Screenshots go to `test-artifacts/`.
 
 Skipped, saying why, where Chromium is not installed (`.ci/run` installs it).
 """
 
 import shutil
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from appointments.models import Appointment, Feedback
+from appointments.services import appointment_book
+from core.clinic_time import clinic_zone
 from scheduling.models import AvailabilityWindow, Slot
+from scheduling.services import window_create
 from tests.factories import PASSWORD, AdminUserFactory, DoctorFactory, PatientFactory
 from tests.servers import BASE_DIR, gunicorn_serving, manage, production_env
 
@@ -198,3 +202,56 @@ def test_admin_reports_and_api_docs_render_in_chromium(server):
 
     assert outside == [], "the pages fetched something from outside the app"
     assert errors == [], "the pages raised JavaScript errors"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reception_books_a_free_slot_from_the_day_board_in_chromium(server):
+    admin = AdminUserFactory()
+    day = (datetime.now(UTC) + timedelta(days=3)).date()
+    start = datetime.combine(day, time(9), tzinfo=clinic_zone())
+    adams = DoctorFactory(user__first_name="Ann", user__last_name="Adams", requires_approval=False)
+    baker = DoctorFactory(user__first_name="Bob", user__last_name="Baker")
+    for doctor in (adams, baker):
+        window_create(doctor=doctor, start=start, end=start + timedelta(hours=3))
+    booked = PatientFactory(user__first_name="Cora", user__last_name="Cole")
+    appointment_book(actor=booked.user, patient=booked, slot_id=baker.slots.earliest("start").pk)
+    walk_in = PatientFactory(
+        user__username="dan.dale", user__first_name="Dan", user__last_name="Dale"
+    )
+    from playwright.sync_api import sync_playwright
+
+    errors: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 800})
+            page.set_default_timeout(20_000)
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(f"{server}/admin/login/?next=/admin/")
+            page.fill("#id_username", admin.username)
+            page.fill("#id_password", PASSWORD)
+            page.click("input[type=submit]")
+            page.wait_for_url(f"{server}/admin/")
+            page.click("#careslot-day-board-link")
+            page.fill("#id_date", day.isoformat())
+            page.click("#board-day input[type=submit]")
+            page.wait_for_url(f"**/admin/day/?date={day.isoformat()}")
+
+            headers = page.locator("#day-board thead th").all_text_contents()
+            assert headers == ["Time", "Dr Ann Adams", "Dr Bob Baker"]
+            assert page.locator("#day-board tbody tr").count() == 3
+            assert "Cora Cole" in page.inner_text("#day-board td.pending")
+
+            first_free = page.locator("#day-board td.free").first
+            first_free.locator("input[name=patient]").fill("dan.dale")
+            first_free.locator("button").click()
+            page.wait_for_url(f"**/admin/day/?date={day.isoformat()}")
+            page.locator("#day-board td.confirmed").wait_for()
+            assert "Dan Dale" in page.inner_text("#day-board td.confirmed")
+            assert "Booked for Dan Dale" in page.inner_text(".messagelist")
+            _shot(page, "admin-day-board", full_page=True)
+        finally:
+            browser.close()
+
+    assert errors == []
+    assert walk_in.appointments.get().doctor == adams

@@ -40,3 +40,45 @@ def development_secrets_check(app_configs, **kwargs) -> list[Error]:
         )
         for name in public_secrets(deployment_secrets(), development)
     ]
+
+
+@register()
+def transaction_pooler_check(app_configs, **kwargs) -> list[Error]:
+    """Behind PgBouncer in transaction mode (`DATABASE_POOLER=transaction`), nothing of a
+    connection may outlive its transaction: each transaction may run on another server
+    connection, and the one it ran on goes to another client next. CareSlot's own code takes
+    transaction-level advisory locks only and sets its timeouts with `SET LOCAL` (core.locks,
+    core.db); these are the settings that would carry state across transactions anyway."""
+    if getattr(settings, "DATABASE_POOLER", "") != "transaction":
+        return []
+    database = settings.DATABASES["default"]
+    options = database.get("OPTIONS", {})
+    errors = []
+    if not database.get("DISABLE_SERVER_SIDE_CURSORS"):
+        errors.append(
+            Error(
+                "DATABASE_POOLER=transaction with server-side cursors enabled: a named cursor "
+                "of `.iterator()` lives across transactions.",
+                hint="Set DATABASES['default']['DISABLE_SERVER_SIDE_CURSORS'] = True.",
+                id="careslot.E002",
+            )
+        )
+    if options.get("server_side_binding") and options.get("prepare_threshold") is not None:
+        errors.append(
+            Error(
+                "DATABASE_POOLER=transaction with prepared statements: a statement prepared "
+                "on one server connection is missing on the next.",
+                hint="Leave OPTIONS['prepare_threshold'] unset (Django's default: None).",
+                id="careslot.E003",
+            )
+        )
+    if options.get("assume_role"):
+        errors.append(
+            Error(
+                "DATABASE_POOLER=transaction with OPTIONS['assume_role']: SET ROLE is session "
+                "state, left on the server connection for other clients and lost for this one.",
+                hint="Connect as the role instead (the user in DATABASE_URL).",
+                id="careslot.E004",
+            )
+        )
+    return errors

@@ -7,6 +7,7 @@ from typing import ParamSpec, TypeVar
 
 from django.conf import settings
 from django.contrib.postgres.fields import DateTimeRangeField
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, connection, transaction
 from django.db.backends.signals import connection_created
 from django.db.models import Func
@@ -41,17 +42,51 @@ def statement_timeout_default(milliseconds: int) -> None:
     query holds a worker and its locks for ever. Called where a process starts: web processes
     (`config.wsgi`) with `DB_STATEMENT_TIMEOUT_MS`, Celery workers (`config.celery`) with
     `DB_LONG_STATEMENT_TIMEOUT_MS`; management commands and migrations keep PostgreSQL's own
-    setting. A cancelled statement raises QueryCanceled, which the API answers as 503."""
+    setting. A cancelled statement raises QueryCanceled, which the API answers as 503.
 
-    def timeout_set(sender, connection, **kwargs) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT set_config('statement_timeout', %s, false)", [f"{milliseconds}ms"]
-            )
+    Behind a pooler in transaction mode (`DATABASE_POOLER=transaction`) the process cannot
+    set it: a `SET` stays on the server connection, for whichever client the pooler hands it
+    to next, and this process's next transaction may run on another server connection. There
+    the pooler's server connections carry the limit (PgBouncer's `connect_query`, one pooled
+    database per process role: docs/deployment.md), and the process checks on its first
+    connection that they carry this one: with another, it refuses to use the database
+    (ImproperlyConfigured, saying what to set) rather than run with the wrong limit."""
+    if settings.DATABASE_POOLER == "transaction":
+        checked = False
+
+        def timeout_checked(sender, connection, **kwargs) -> None:
+            nonlocal checked
+            if checked:
+                return
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT setting FROM pg_settings WHERE name = 'statement_timeout'")
+                carried = int(cursor.fetchone()[0])
+            if carried != milliseconds:
+                # Closed, so that the next query connects and checks again instead of running
+                # on this connection with the wrong limit.
+                connection.close()
+                raise ImproperlyConfigured(
+                    f"DATABASE_POOLER=transaction: the pooled connections carry "
+                    f"statement_timeout={carried}ms, this process needs {milliseconds}ms. Set it "
+                    f"on the pooler's database, e.g. PgBouncer's connect_query='SET "
+                    f"statement_timeout = {milliseconds}' (docs/deployment.md)."
+                )
+            checked = True
+
+        handler = timeout_checked
+    else:
+
+        def timeout_set(sender, connection, **kwargs) -> None:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT set_config('statement_timeout', %s, false)", [f"{milliseconds}ms"]
+                )
+
+        handler = timeout_set
 
     # Called again, the last value holds.
     connection_created.disconnect(dispatch_uid="core.db.statement_timeout")
-    connection_created.connect(timeout_set, weak=False, dispatch_uid="core.db.statement_timeout")
+    connection_created.connect(handler, weak=False, dispatch_uid="core.db.statement_timeout")
 
 
 def long_statements(function: Callable[P, R]) -> Callable[P, R]:

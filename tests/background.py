@@ -190,7 +190,6 @@ def celery_worker(
         "EMAIL_HOST": "127.0.0.1",
         "EMAIL_PORT": str(smtp_port),
         "EMAIL_TIMEOUT": "5",
-        "CELERY_BEAT_SCHEDULE_FILENAME": str(log.parent / "beat-schedule"),
         # What the worker queues (a notification's email) stays on the test's own queue.
         "CELERY_TASK_DEFAULT_QUEUE": queue,
         **(extra_env or {}),

@@ -150,6 +150,20 @@ DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
 # 30 s worker timeout and Celery's task time limits; management commands and migrations have
 # none (core.db).
 DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=5000)
+# DATABASE_POOLER=transaction: DATABASE_URL is a PgBouncer in transaction mode, which hands
+# each transaction whichever server connection is free. Nothing may then outlive a
+# transaction on a connection: no server-side cursors (a named cursor lives across
+# `.iterator()` fetches), no prepared statements (Django's default), and the statement
+# timeouts come from the pooler's server connections instead of a `SET` of this process
+# (core.db.statement_timeout_default; docs/deployment.md). Locks are transaction-level only
+# (core.locks). Checked at start-up (core.checks).
+DATABASE_POOLER = env.str("DATABASE_POOLER", default="")
+if DATABASE_POOLER not in ("", "transaction"):
+    raise environ.ImproperlyConfigured(
+        f"DATABASE_POOLER={DATABASE_POOLER!r}: empty (PostgreSQL itself, or a pooler in "
+        "session mode) or 'transaction' (PgBouncer in transaction mode)"
+    )
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = DATABASE_POOLER == "transaction"
 DB_LONG_STATEMENT_TIMEOUT_MS = env.int("DB_LONG_STATEMENT_TIMEOUT_MS", default=20000)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -300,9 +314,26 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Longer than any task's time limit: an unacknowledged task is redelivered after it.
     "visibility_timeout": 3600,
 }
-CELERY_BEAT_SCHEDULE_FILENAME = env.str(
-    "CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / "celerybeat-schedule")
-)
+# Beat runs through celery-redbeat: the schedule is kept in Redis, and a beat runs it only
+# while it holds a lock there, so that any number of beats (one per host, for availability)
+# send each periodic task once. A standby takes over at most BEAT_LOCK_TIMEOUT seconds after
+# the holder dies; the holder renews the lock each loop (BEAT_MAX_LOOP_SECONDS).
+CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+CELERY_REDBEAT_REDIS_URL = REDIS_URL
+CELERY_REDBEAT_KEY_PREFIX = env.str("BEAT_KEY_PREFIX", default="careslot:beat:")
+CELERY_BEAT_MAX_LOOP_INTERVAL = env.int("BEAT_MAX_LOOP_SECONDS", default=5)
+CELERY_REDBEAT_LOCK_TIMEOUT = env.int("BEAT_LOCK_TIMEOUT", default=60)
+if CELERY_REDBEAT_LOCK_TIMEOUT <= CELERY_BEAT_MAX_LOOP_INTERVAL:
+    raise environ.ImproperlyConfigured(
+        "BEAT_LOCK_TIMEOUT must be longer than BEAT_MAX_LOOP_SECONDS (the holder renews the "
+        "lock once a loop)"
+    )
+CELERY_REDBEAT_REDIS_OPTIONS = {
+    "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+    "socket_timeout": REDIS_READ_TIMEOUT,
+    # A Redis call of beat that fails is tried again for this long before beat gives up.
+    "retry_period": 30,
+}
 
 # Notification delivery: a failed email is retried after NOTIFICATION_RETRY_BACKOFF, doubling
 # each time up to an hour, and given up (status `failed`) after NOTIFICATION_MAX_ATTEMPTS.

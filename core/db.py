@@ -7,8 +7,7 @@ from typing import ParamSpec, TypeVar
 
 from django.conf import settings
 from django.contrib.postgres.fields import DateTimeRangeField
-from django.core.exceptions import ImproperlyConfigured
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.backends.signals import connection_created
 from django.db.models import Func
 
@@ -36,6 +35,12 @@ def violated_constraint(error: IntegrityError) -> str | None:
     return getattr(diag, "constraint_name", None)
 
 
+class PooledTimeoutMismatch(OperationalError):
+    """The pooler's server connections carry another statement timeout than this process
+    needs. A database error, so that the health check reports the database as down (the
+    load balancer takes the host out) and requests answer 503, not 500."""
+
+
 def statement_timeout_default(milliseconds: int) -> None:
     """From now on, every new database connection of this process cancels any statement that
     runs longer than `milliseconds` (PostgreSQL's `statement_timeout`; 0: never), so that no
@@ -50,7 +55,7 @@ def statement_timeout_default(milliseconds: int) -> None:
     the pooler's server connections carry the limit (PgBouncer's `connect_query`, one pooled
     database per process role: docs/deployment.md), and the process checks on its first
     connection that they carry this one: with another, it refuses to use the database
-    (ImproperlyConfigured, saying what to set) rather than run with the wrong limit."""
+    (PooledTimeoutMismatch, saying what to set) rather than run with the wrong limit."""
     if settings.DATABASE_POOLER == "transaction":
         checked = False
 
@@ -65,7 +70,7 @@ def statement_timeout_default(milliseconds: int) -> None:
                 # Closed, so that the next query connects and checks again instead of running
                 # on this connection with the wrong limit.
                 connection.close()
-                raise ImproperlyConfigured(
+                raise PooledTimeoutMismatch(
                     f"DATABASE_POOLER=transaction: the pooled connections carry "
                     f"statement_timeout={carried}ms, this process needs {milliseconds}ms. Set it "
                     f"on the pooler's database, e.g. PgBouncer's connect_query='SET "

@@ -72,10 +72,10 @@ class Mailbox:
 
 
 @contextmanager
-def smtp_server() -> Iterator[tuple[Mailbox, int]]:
-    """A real SMTP server on 127.0.0.1 for the duration: (its mailbox, its port)."""
+def smtp_server(host: str = "127.0.0.1") -> Iterator[tuple[Mailbox, int]]:
+    """A real SMTP server on `host` for the duration: (its mailbox, its port)."""
     mailbox, port = Mailbox(), free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller = Controller(mailbox, hostname=host, port=port)
     controller.start()
     try:
         yield mailbox, port

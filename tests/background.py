@@ -3,6 +3,7 @@ records or refuses messages, a broker (Redis) that refuses connections or never 
 Celery worker processes, and ways to make this process publish Celery tasks to a broker
 instead of running them in-process and use Redis as its cache."""
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -45,14 +46,18 @@ def free_port() -> int:
 
 class Mailbox:
     """An aiosmtpd handler: keeps what it accepts; refuses the next `refusals` messages with
-    a temporary failure (451), as a mail server under load does."""
+    a temporary failure (451), as a mail server under load does; takes `delay_seconds` to
+    answer each message, as a slow one does."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._messages: list[Message] = []
         self.refusals = 0
+        self.delay_seconds = 0.0
 
     async def handle_DATA(self, server, session, envelope) -> str:
+        if self.delay_seconds:
+            await asyncio.sleep(self.delay_seconds)
         with self._lock:
             if self.refusals:
                 self.refusals -= 1

@@ -19,6 +19,15 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
 app = Celery("careslot")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# celery-redbeat (the beat scheduler) asks for its settings by their bare names, which the
+# CELERY_ namespace hides from it: given them so, it uses them instead of the broker's.
+app.conf.update(
+    {
+        name.removeprefix("CELERY_").lower(): getattr(settings, name)
+        for name in dir(settings)
+        if name.startswith("CELERY_REDBEAT_")
+    }
+)
 app.autodiscover_tasks()
 
 # Failures worth another try of a whole task: the database went away or a lock wait timed

@@ -54,9 +54,11 @@ def _post(base: str, booking: Booking, timeout: float) -> tuple[int, dict, str]:
         )
         response = connection.getresponse()
         payload = response.read()
+        # What a proxy answers itself (its 502 page) may not be JSON.
+        is_json = response.getheader("Content-Type", "").startswith("application/json")
         return (
             response.status,
-            json.loads(payload) if payload else {},
+            json.loads(payload) if is_json else {"text": payload.decode(errors="replace")},
             response.getheader("X-Served-By", ""),
         )
     finally:

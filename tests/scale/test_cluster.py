@@ -6,15 +6,18 @@ Real processes, real network, real time; each test says what it measured on one 
 cannot be built (no root, no `ip netns`, a package missing).
 """
 
-import threading
+import logging
 import time
 import uuid
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 import redis
+from celery import Celery
 from django.utils import timezone
+from redbeat.schedulers import RedBeatSchedulerEntry
 
 from appointments.models import Appointment, AppointmentStatus
 from notifications.models import Notification
@@ -42,6 +45,7 @@ def report(what: str, **figures) -> None:
 def cluster(django_db_setup, django_db_blocker, tmp_path_factory):
     from django.conf import settings
 
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # a line per SMTP command
     directory = tmp_path_factory.mktemp("cluster")
     directory.chmod(0o755)
     cluster = Cluster(directory, settings.DATABASES["default"]["NAME"])
@@ -125,16 +129,13 @@ def test_a_web_host_killed_under_load_loses_nothing_acknowledged(cluster):
     bookings = [
         Booking(token=access_token(PatientFactory().user), slot_id=str(s.pk)) for s in slots
     ]
-    done = threading.Event()
-    load = threading.Thread(
-        target=lambda: (book_at_once(cluster.base, bookings, retries=10, threads=8), done.set())
+    load = ThreadPoolExecutor(max_workers=1).submit(
+        book_at_once, cluster.base, bookings, retries=10, threads=8
     )
 
-    load.start()
     cluster.wait_for(lambda: Appointment.objects.count() >= 15, "a quarter of the bookings")
     cluster.processes["web1"].kill()
-    load.join(timeout=300)
-    assert done.is_set()
+    load.result(timeout=300)
 
     statuses = Counter(b.status for b in bookings)
     failed_attempts = Counter(a[0] for b in bookings for a in b.attempts[:-1])
@@ -229,8 +230,10 @@ def test_two_beats_send_each_periodic_task_once(cluster):
     for name in ("worker1-beat", "worker2-beat"):
         cluster.processes[name].stop()
 
-    # Both beats start on a schedule no beat has run yet: every periodic task is due at once.
+    # Both beats start on a schedule whose sweeps last ran two hours ago (as after a pause of
+    # every beat): both sweeps are due at once.
     prefix = f"careslot:beat:{uuid.uuid4().hex[:8]}:"
+    _schedule_left(cluster, prefix, ["no-show-sweep", "reminders"], timedelta(hours=2))
     beats = ["worker1-beat2", "worker2-beat2"]
     for host, name in zip(("worker1", "worker2"), beats, strict=True):
         cluster.beat_start(host, name, key_prefix=prefix)
@@ -285,3 +288,23 @@ def _appointment_now(start) -> Appointment:
     from tests.appointments.timeline import appointment_at
 
     return appointment_at(DoctorFactory(), PatientFactory(), start=start.replace(microsecond=0))
+
+
+def _schedule_left(cluster, prefix: str, names: list[str], ago: timedelta) -> None:
+    """Write into the cluster's Redis the schedule a beat leaves under `prefix` (through
+    celery-redbeat's own entries, from an app of their own), the entries `names` last run
+    `ago`."""
+    from django.conf import settings
+
+    app = Celery("schedule-left", set_as_current=False)
+    app.conf.update(
+        broker_url=cluster.redis_url,
+        redbeat_redis_url=cluster.redis_url,
+        redbeat_key_prefix=prefix,
+        beat_schedule=settings.CELERY_BEAT_SCHEDULE,
+    )
+    for name in names:
+        entry = settings.CELERY_BEAT_SCHEDULE[name]
+        left = RedBeatSchedulerEntry(name, entry["task"], entry["schedule"], app=app)
+        left.save()
+        left.reschedule(last_run_at=timezone.now() - ago)

@@ -31,13 +31,16 @@ class Booking:
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
     attempts: list[tuple[int | str, str]] = field(default_factory=list)  # (status, served by)
     body: dict = field(default_factory=dict)
+    # Whether the last answer replayed an earlier one (`Idempotent-Replayed`): an attempt
+    # whose answer was lost had booked.
+    replayed: bool = False
 
     @property
     def status(self) -> int | str:
         return self.attempts[-1][0]
 
 
-def _post(base: str, booking: Booking, timeout: float) -> tuple[int, dict, str]:
+def _post(base: str, booking: Booking, timeout: float) -> tuple[int, dict, str, bool]:
     parts = urlsplit(base)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     try:
@@ -60,6 +63,7 @@ def _post(base: str, booking: Booking, timeout: float) -> tuple[int, dict, str]:
             response.status,
             json.loads(payload) if is_json else {"text": payload.decode(errors="replace")},
             response.getheader("X-Served-By", ""),
+            response.getheader("Idempotent-Replayed") == "true",
         )
     finally:
         connection.close()
@@ -70,12 +74,12 @@ def book(base: str, booking: Booking, *, retries: int = 0, timeout: float = 20) 
     (up to `retries` times) with the same Idempotency-Key, as the API's clients do."""
     for attempt in range(retries + 1):
         try:
-            status, body, served_by = _post(base, booking, timeout)
+            status, body, served_by, replayed = _post(base, booking, timeout)
         except OSError as error:  # refused, reset, or no answer: the outcome is unknown
             booking.attempts.append((type(error).__name__, ""))
         else:
             booking.attempts.append((status, served_by))
-            booking.body = body
+            booking.body, booking.replayed = body, replayed
             if status not in RETRIED_STATUSES:
                 return booking
         if attempt < retries:

@@ -144,6 +144,7 @@ def test_a_web_host_killed_under_load_loses_nothing_acknowledged(cluster):
         "web1 killed",
         statuses=dict(statuses),
         retried_bookings=retried,
+        replayed=sum(b.replayed for b in bookings),
         failed_attempts=dict(failed_attempts),
         hosts=dict(Counter(b.attempts[-1][1] for b in bookings)),
     )
@@ -188,6 +189,9 @@ def test_a_worker_killed_while_delivering_loses_no_notification(cluster):
             lambda: sum(_mailed(cluster).values()) - sum(before.values()) >= 15, "the first emails"
         )
         cluster.processes["worker1-celery"].kill()
+        # Longer than any one send takes: what is still claimed is what the dead worker held.
+        time.sleep(2)
+        orphaned = Notification.objects.filter(email_status="sending").count()
         cluster.wait_for(_all_sent, "every notification sent", seconds=120)
     finally:
         cluster.mailbox.delay_seconds = 0
@@ -202,9 +206,11 @@ def test_a_worker_killed_while_delivering_loses_no_notification(cluster):
         "worker1 killed",
         notifications=sum(expected.values()),
         emails_received=sum(mailed.values()),
+        claimed_by_the_dead_worker=orphaned,
         lost=sum(lost.values()),
         sent_twice=sum(twice.values()),
     )
+    assert orphaned >= 1, "worker1 died between deliveries: the test proved nothing"
     assert not lost, lost
     # Only an email whose send the kill cut off between the SMTP server's answer and the
     # worker's mark can go out twice: at most one per process of the worker.
@@ -263,7 +269,13 @@ def test_two_beats_send_each_periodic_task_once(cluster):
     assert set(reminders.values()) == {1}
     assert len(reminders) >= len(reminded)
     mailed = Counter(m["Subject"] for m in cluster.mailbox.messages)
-    report("two beats, emails", **{k.replace(" ", "_"): v for k, v in mailed.items()})
+    report(
+        "two beats, emails",
+        reminders=mailed["Appointment reminder"],
+        missed_appointment=mailed["Missed appointment"],
+    )
+    assert mailed["Appointment reminder"] == len(reminders)
+    assert mailed["Missed appointment"] == len(missed)
 
     # The holder dies: the other takes the lock over and runs the schedule, and what ran
     # already is not run again.

@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha1sum requirements.lock | cut -c1-12)
 
-.PHONY: install services run test lint format lock clean bench schema
+.PHONY: install services run test test-scale lint format lock clean bench schema
 
 install: $(STAMP)
 
@@ -28,6 +28,16 @@ run: services
 test: SERVICES_FLAGS := --redis
 test: services lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The scale-out tests alone, with the figures they measure: CareSlot behind PgBouncer in
+# transaction mode, and a cluster of Linux network namespaces (HAProxy, two web hosts, Redis,
+# two workers, two beats: tests/scale/cluster.py), about two minutes. Needs root; installs
+# Debian's haproxy, pgbouncer, redis-server and iproute2 when they are missing. `make test`
+# runs the same tests (skipped, saying why, where they cannot run).
+test-scale: SERVICES_FLAGS := --redis
+test-scale: services
+	@bash scripts/debian_packages.sh haproxy pgbouncer redis-server iproute2
+	$(VENV)/bin/pytest -s tests/hardening/test_pooler.py tests/scale $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

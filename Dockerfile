@@ -11,7 +11,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_ROOT_USER_ACTION=ignore \
     DJANGO_SETTINGS_MODULE=config.settings.production
 
-# The processes run as `app`, which owns /app (celery beat keeps its schedule file there).
+# The processes run as `app`, which owns /app.
 RUN useradd --create-home --uid 1000 app && install -d -o app -g app /app
 WORKDIR /app
 

@@ -343,37 +343,22 @@ def served_by(base: str) -> str | None:
         return None
 
 
+HAPROXY_CONF = BASE_DIR / "deploy" / "haproxy.cfg"
+
+
 def haproxy_config(cluster: Cluster) -> str:
-    """docs/deployment.md's HAProxy settings, with the cluster's addresses."""
-    servers = "\n".join(
-        f"  server {host} {cluster.address(host)}:{WEB_PORT} check" for host in ("web1", "web2")
-    )
-    return f"""global
-  maxconn 2000
-
-defaults
-  mode http
-  timeout connect 2s
-  timeout client 30s
-  timeout server 30s
-  # A request that could not reach a web host (connection refused or reset before it was
-  # sent) goes to another; one that reached a host is never sent twice by the balancer:
-  # the client retries with its Idempotency-Key.
-  retries 2
-  option redispatch
-  retry-on conn-failure
-
-frontend api
-  bind {cluster.address("lb")}:{HTTP_PORT}
-  option forwardfor
-  default_backend web
-
-backend web
-  balance roundrobin
-  option httpchk
-  http-check send meth GET uri /api/v1/health/ ver HTTP/1.1 hdr Host careslot
-  http-check expect status 200
-  default-server inter 500ms fall 2 rise 2
-  http-response set-header X-Served-By %[srv_name]
-{servers}
-"""
+    """deploy/haproxy.cfg with the cluster's addresses."""
+    config = HAPROXY_CONF.read_text()
+    lines = {
+        "  bind *:80\n": f"  bind {cluster.address('lb')}:{HTTP_PORT}\n",
+        **{
+            f"  server {host} {host}:8000 check\n": (
+                f"  server {host} {cluster.address(host)}:{WEB_PORT} check\n"
+            )
+            for host in ("web1", "web2")
+        },
+    }
+    for line, replacement in lines.items():
+        assert config.count(line) == 1, f"{HAPROXY_CONF} has no single {line!r}"
+        config = config.replace(line, replacement)
+    return config

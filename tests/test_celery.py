@@ -79,3 +79,14 @@ def test_each_scheduled_task_runs_in_process(mailoutbox, settings):
     assert list(OutstandingToken.objects.values_list("jti", flat=True)) == [valid["jti"]]
     assert results["appointments.idempotency_records_purge"] == 1
     assert list(IdempotencyRecord.objects.all()) == [kept]
+
+
+def test_beat_sends_the_schedule_only_while_it_holds_its_lock_in_redis(settings):
+    """Any number of beats may run (one per worker host): celery-redbeat's lock lets one send
+    (tests/scale shows two beats sending each task once)."""
+    assert app.conf.beat_scheduler == "redbeat.RedBeatScheduler"
+    # Given to redbeat by their bare names, which it looks for (config/celery.py).
+    assert app.conf.redbeat_lock_timeout == settings.CELERY_REDBEAT_LOCK_TIMEOUT
+    assert app.conf.redbeat_key_prefix == settings.CELERY_REDBEAT_KEY_PREFIX
+    # The holder renews its lock every loop, well within the lock's life.
+    assert app.conf.beat_max_loop_interval < app.conf.redbeat_lock_timeout

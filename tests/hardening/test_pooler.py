@@ -14,6 +14,7 @@ from collections import Counter
 
 import pytest
 
+from core.checks import transaction_pooler_check
 from tests.background import free_port
 from tests.booking_load import Booking, access_token, book_at_once
 from tests.factories import DoctorFactory, PatientFactory
@@ -180,3 +181,28 @@ def test_a_misconfigured_pooler_takes_the_web_host_out_of_the_load_balancer(pool
         status, _, body = http_get(f"{base}/api/v1/health/")
     assert status == 503, body
     assert b'"database":"down"' in body
+
+
+@pytest.mark.parametrize(
+    ("database_change", "error_id"),
+    [
+        ({"DISABLE_SERVER_SIDE_CURSORS": False}, "careslot.E002"),
+        ({"OPTIONS": {"server_side_binding": True, "prepare_threshold": 5}}, "careslot.E003"),
+        ({"OPTIONS": {"assume_role": "clinic"}}, "careslot.E004"),
+    ],
+    ids=["server-side-cursors", "prepared-statements", "set-role"],
+)
+def test_the_system_check_refuses_what_would_carry_state_across_pooled_transactions(
+    settings, monkeypatch, database_change, error_id
+):
+    database = settings.DATABASES["default"]
+    settings.DATABASE_POOLER = "transaction"
+    monkeypatch.setitem(database, "DISABLE_SERVER_SIDE_CURSORS", True)
+    assert transaction_pooler_check(None) == []
+
+    for key, value in database_change.items():
+        monkeypatch.setitem(database, key, value)
+    assert [error.id for error in transaction_pooler_check(None)] == [error_id]
+
+    settings.DATABASE_POOLER = ""
+    assert transaction_pooler_check(None) == []

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import redis
 
+from tests.background import Mailbox
 from tests.pooler import PooledDatabase
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -104,7 +105,8 @@ class Process:
 @dataclass
 class Cluster:
     directory: Path
-    database_name: str
+    # The test's SMTP server, on this machine's bridge address: its mailbox and port.
+    mailbox: Mailbox | None = None
     smtp_port: int = 0
     subnet: str = field(init=False)
     tag: str = field(init=False)

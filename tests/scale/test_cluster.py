@@ -42,13 +42,11 @@ def report(what: str, **figures) -> None:
 
 
 @pytest.fixture(scope="module")
-def cluster(django_db_setup, django_db_blocker, tmp_path_factory):
-    from django.conf import settings
-
+def cluster(django_db_setup, tmp_path_factory):
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # a line per SMTP command
     directory = tmp_path_factory.mktemp("cluster")
     directory.chmod(0o755)
-    cluster = Cluster(directory, settings.DATABASES["default"]["NAME"])
+    cluster = Cluster(directory)
     try:
         cluster.network_up()
         with (
@@ -61,8 +59,7 @@ def cluster(django_db_setup, django_db_blocker, tmp_path_factory):
             ),
             smtp_server(host=cluster.gateway) as (mailbox, smtp_port),
         ):
-            cluster.smtp_port = smtp_port
-            cluster.mailbox = mailbox
+            cluster.mailbox, cluster.smtp_port = mailbox, smtp_port
             cluster.redis_start()
             cluster.wait_for(lambda: _pings(cluster), "Redis answer")
             for host in BOTH_WEB_HOSTS:
@@ -107,8 +104,7 @@ def _slots(count: int) -> list[Slot]:
 @pytest.mark.django_db(transaction=True)
 def test_fifty_patients_racing_for_one_slot_over_two_web_hosts_get_one_booking(cluster):
     slot = slot_published(DoctorFactory())
-    patients = [PatientFactory() for _ in range(50)]
-    bookings = [Booking(token=access_token(p.user), slot_id=str(slot.pk)) for p in patients]
+    bookings = [_booking(slot) for _ in range(50)]
 
     book_at_once(cluster.base, bookings)
 

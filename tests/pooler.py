@@ -1,6 +1,7 @@
 """PgBouncer (Debian's package) in transaction mode in front of the test database, for the
 tests of CareSlot behind a pooler (tests/hardening/test_pooler.py, tests/scale)."""
 
+import os
 import shutil
 import subprocess
 import time
@@ -83,14 +84,10 @@ def pgbouncer_serving(
     ]
     config = directory / "pgbouncer.ini"
     config.write_text("\n".join(lines) + "\n")
-    # PgBouncer refuses to run as root; it reads its files as the user it becomes.
-    directory.chmod(0o755)
-    for path in (users, config):
-        path.chmod(0o644)
     log = directory / "pgbouncer.log"
     with log.open("w") as output:
         process = subprocess.Popen(  # noqa: S603 (fixed arguments)
-            [binary, "-u", "postgres", str(config)], stdout=output, stderr=subprocess.STDOUT
+            [binary, *_unprivileged(), str(config)], stdout=output, stderr=subprocess.STDOUT
         )
     pooler = Pooler(host, port)
     try:
@@ -103,6 +100,12 @@ def pgbouncer_serving(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _unprivileged() -> list[str]:
+    """PgBouncer refuses to run as root: as root, it reads its files and then becomes
+    `nobody`."""
+    return ["-u", "nobody"] if os.geteuid() == 0 else []
 
 
 def _wait_until_pooling(process: subprocess.Popen, url: str, log: Path) -> None:

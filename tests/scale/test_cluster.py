@@ -45,7 +45,6 @@ def report(what: str, **figures) -> None:
 def cluster(django_db_setup, tmp_path_factory):
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # a line per SMTP command
     directory = tmp_path_factory.mktemp("cluster")
-    directory.chmod(0o755)
     cluster = Cluster(directory)
     try:
         cluster.network_up()

@@ -25,7 +25,7 @@ run: install
 	@$(PY) scripts/services.py -- bash scripts/run.sh
 
 test: install lint
-	@$(PY) scripts/services.py --redis -- $(VENV)/bin/pytest $(PYTEST_ARGS)
+	@$(PY) scripts/services.py --redis-optional -- $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -7,7 +7,8 @@ stopped local server is started where one is installed. When DATABASE_URL is uns
 nothing answers there, the embedded PostgreSQL is started instead, with a COMMAND to run only:
 alone, this script leaves no server behind. The database is created when missing.
 
-With --redis, Redis (REDIS_URL, else redis://127.0.0.1:6379/0) is checked the same way.
+With --redis, Redis (REDIS_URL, else redis://127.0.0.1:6379/0) is checked the same way;
+with --redis-optional (`make test`) too, but a Redis that cannot be had is only reported.
 
 A COMMAND runs with DATABASE_URL set to the database chosen (the embedded server's socket URL,
 when it is that one); SIGTERM and SIGHUP are passed on to it (SIGINT from a terminal reaches it
@@ -89,7 +90,10 @@ def _start_local_postgres() -> bool:
 def _embedded_start(reason: str) -> tuple[str, bool]:
     url, started = embedded_db.embedded_start()
     version = embedded_db.embedded_version()
-    where = f"{embedded_db.DATA_DIR.relative_to(embedded_db.BASE_DIR)}/, over its Unix socket"
+    data_dir = embedded_db.DATA_DIR
+    if data_dir.is_relative_to(embedded_db.BASE_DIR):
+        data_dir = data_dir.relative_to(embedded_db.BASE_DIR)
+    where = f"{data_dir}/, over its Unix socket"
     if started:
         print(f"{reason}: started the embedded PostgreSQL {version} ({where}); stopped at the end.")
     else:
@@ -194,6 +198,8 @@ def main(argv: list[str]) -> int:
     ok = database_url is not None
     if "--redis" in options:
         ok = redis_ensure() and ok
+    elif "--redis-optional" in options and not redis_ensure():
+        print("The tests that need a live Redis are skipped, each saying so.")
     if not ok:
         if embedded_started:
             embedded_db.embedded_stop()

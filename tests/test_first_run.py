@@ -218,8 +218,8 @@ def embedded_server_running(clone: Path) -> bool:
 
 
 @pytest.mark.timeout(600)
-def test_make_run_on_a_machine_with_nothing_set_up_keeps_its_bookings(tmp_path):
-    clone = fresh_clone(tmp_path / "careslot")
+def test_make_run_on_a_machine_with_nothing_set_up_keeps_its_bookings(tmp_path, embedded_workdir):
+    clone = fresh_clone(embedded_workdir / "careslot")
     log = tmp_path / "make-run.log"
     mailbox, smtp_port = SlowMailbox(), free_port()
     controller = Controller(mailbox, hostname="127.0.0.1", port=smtp_port)

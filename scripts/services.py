@@ -115,7 +115,8 @@ def postgres_ensure(*, embedded_allowed: bool) -> tuple[str | None, bool]:
         elif not configured and embedded_allowed:
             return _embedded_start(f"DATABASE_URL is unset and nothing answers at {host}:{port}")
         else:
-            print(f"PostgreSQL is not reachable at {host}:{port}: {HINT}.")
+            embedded = "or set DATABASE_URL=embedded"
+            print(f"PostgreSQL is not reachable at {host}:{port}: {HINT}, {embedded}.")
             return None, False
     if embedded_db.database_create_missing(url):
         print(f"Created the database {urlsplit(url).path.lstrip('/')}.")

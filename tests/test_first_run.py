@@ -80,6 +80,9 @@ def machine_env(clone: Path, *, port: int, smtp_port: int) -> dict[str, str]:
         "REDIS_URL": "",
         "PORT": str(port),
         "WEB_CONCURRENCY": "1",
+        # gunicorn's control socket has one default path per user: this one would delete the
+        # socket of a developer's running `make run`.
+        "GUNICORN_CMD_ARGS": "--no-control-socket",
         "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
         "EMAIL_HOST": "127.0.0.1",
         "EMAIL_PORT": str(smtp_port),

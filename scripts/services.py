@@ -118,8 +118,10 @@ def postgres_ensure(*, embedded_allowed: bool) -> tuple[str | None, bool]:
             embedded = "or set DATABASE_URL=embedded"
             print(f"PostgreSQL is not reachable at {host}:{port}: {HINT}, {embedded}.")
             return None, False
+    name = urlsplit(url).path.lstrip("/")
     if embedded_db.database_create_missing(url):
-        print(f"Created the database {urlsplit(url).path.lstrip('/')}.")
+        print(f"Created the database {name}.")
+    print(f"Using the PostgreSQL at {host or 'its Unix socket'}:{port}, database {name}.")
     return url, False
 
 

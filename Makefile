@@ -16,18 +16,16 @@ $(STAMP): requirements.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
 	@rm -f $(VENV)/.installed-* && touch $@
 
+# Checks that PostgreSQL and Redis answer (starting stopped local servers); `run` and `test`
+# also start the embedded PostgreSQL when there is none (scripts/services.py).
 services: install
-	@$(PY) scripts/services.py $(SERVICES_FLAGS)
+	@$(PY) scripts/services.py --redis
 
-run: SERVICES_FLAGS :=
-run: services
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py collectstatic --noinput --verbosity 0
-	@bash scripts/run.sh
+run: install
+	@$(PY) scripts/services.py -- bash scripts/run.sh
 
-test: SERVICES_FLAGS := --redis
-test: services lint
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+test: install lint
+	@$(PY) scripts/services.py --redis-optional -- $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # The scale-out tests alone, with the figures they measure: CareSlot behind PgBouncer in
 # transaction mode, and a cluster of Linux network namespaces (HAProxy, two web hosts, Redis,

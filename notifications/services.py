@@ -14,10 +14,12 @@ import logging
 from functools import partial
 from uuid import UUID
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from kombu.exceptions import KombuError
 
+from core.background import background_wake
 from core.breaker import CircuitBreaker
 from notifications import tasks
 from notifications.models import EmailStatus, Notification
@@ -74,7 +76,15 @@ def delivery_enqueue(*, notification_id: UUID) -> None:
     """Queue the email of one committed notification. Never raises: if the broker refuses, or
     does not answer within `REDIS_CONNECT_TIMEOUT` and `REDIS_READ_TIMEOUT`, log it and leave
     the row pending for the relay; for `BROKER_RETRY_AFTER_SECONDS` afterwards, do not even
-    try. In-process (no `REDIS_URL`) this sends the email now."""
+    try. With `RELAY_IN_PROCESS` (`make run` without Redis) this wakes the background process
+    beside the web server, which sends it; otherwise in-process (no `REDIS_URL`) this sends the
+    email now."""
+    if settings.RELAY_IN_PROCESS:
+        try:
+            background_wake(task=tasks.notifications_relay.name)
+        except Exception:
+            logger.exception("Notification %s waits for the relay's turn.", notification_id)
+        return
     eager = tasks.notification_deliver.app.conf.task_always_eager
     if not eager and not broker_breaker.may_try():
         logger.info("Notification %s waits for the relay: the broker is down.", notification_id)

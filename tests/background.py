@@ -33,9 +33,14 @@ def database_url() -> str:
     credentials = quote(db["USER"] or "", safe="")
     if db.get("PASSWORD"):
         credentials += ":" + quote(db["PASSWORD"], safe="")
+    name = quote(db["NAME"], safe="")
+    socket_dir = db.get("OPTIONS", {}).get("host")
+    if socket_dir:
+        # A Unix socket (the embedded PostgreSQL): the directory goes in the query.
+        return f"postgres://{credentials}@/{name}?host={quote(socket_dir)}"
     host = db.get("HOST") or "127.0.0.1"
     port = db.get("PORT") or 5432
-    return f"postgres://{credentials}@{host}:{port}/{quote(db['NAME'], safe='')}"
+    return f"postgres://{credentials}@{host}:{port}/{name}"
 
 
 def free_port() -> int:

@@ -13,6 +13,7 @@ import environ
 from celery.schedules import crontab
 from django.utils.dateparse import parse_duration
 
+from core import embedded_db
 from core.durations import DURATION_PATTERN, DurationInvalid, duration_list_parse, duration_parse
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -132,9 +133,12 @@ TEMPLATES = [
 
 # Database: PostgreSQL only; its row locks and constraints are part of the design. -----------
 
-DATABASES = {
-    "default": env.db_url("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/careslot"),
-}
+# DATABASE_URL=embedded: the embedded PostgreSQL of core/embedded_db.py, started if it is not
+# running (make run and make test hand their processes its URL instead).
+DATABASE_URL = env.str("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/careslot")
+if DATABASE_URL == embedded_db.EMBEDDED:
+    DATABASE_URL = embedded_db.embedded_url_for_this_process()
+DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
@@ -260,6 +264,10 @@ REDIS_URL = env.str("REDIS_URL", default="")
 # a task, the health check), so that a Redis that refuses or never answers costs a request at
 # most about this long, and only once in a while: callers then rest from it for 30 s in that
 # process (core.cache, notifications.services).
+# Without Redis, `make run` starts `manage.py run_background` beside the web server and sets
+# RELAY_IN_PROCESS: web processes then wake it after each commit to send the emails, instead of
+# sending them inside the request (core/background.py). Without either, tasks run in-process.
+RELAY_IN_PROCESS = env.bool("RELAY_IN_PROCESS", default=False) and not REDIS_URL
 REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=0.5)
 REDIS_READ_TIMEOUT = env.float("REDIS_READ_TIMEOUT", default=0.5)
 

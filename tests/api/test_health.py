@@ -2,7 +2,6 @@
 unreachable."""
 
 import pytest
-from django.conf import settings as django_settings
 from django.db import OperationalError
 from rest_framework.test import APIClient
 
@@ -37,8 +36,8 @@ def test_health_is_degraded_but_up_when_redis_is_down(anon_client, settings):
     }
 
 
-def test_health_with_a_live_redis(anon_client, settings):
-    settings.REDIS_URL = django_settings.TEST_REDIS_URL
+def test_health_with_a_live_redis(anon_client, settings, live_redis_url):
+    settings.REDIS_URL = live_redis_url
     settings.CACHES = redis_cache(settings.REDIS_URL)
     response = anon_client.get(HEALTH_URL)
     assert response.status_code == 200

@@ -10,7 +10,6 @@ import logging
 
 import pytest
 import redis
-from django.conf import settings as django_settings
 from django.core.cache import caches
 
 from tests.background import hung_broker_url, redis_cache, refusing_broker_url
@@ -56,8 +55,8 @@ def test_a_silent_redis_is_waited_for_once_per_rest(settings, anon_rate, anon_cl
 
 
 @pytest.fixture
-def live_redis_cache(settings):
-    settings.CACHES = redis_cache(django_settings.TEST_REDIS_URL)
+def live_redis_cache(settings, live_redis_url):
+    settings.CACHES = redis_cache(live_redis_url)
     shared = caches["default"]
     shared.clear()
     yield shared
@@ -65,8 +64,10 @@ def live_redis_cache(settings):
     shared.clear()
 
 
-def test_after_the_rest_redis_counts_again(live_redis_cache, anon_rate, anon_client):
-    direct = redis.Redis.from_url(django_settings.TEST_REDIS_URL)
+def test_after_the_rest_redis_counts_again(
+    live_redis_cache, live_redis_url, anon_rate, anon_client
+):
+    direct = redis.Redis.from_url(live_redis_url)
     live_redis_cache.breaker.trip()  # as after a failure: this process counts alone
     assert [anon_client.get(URL).status_code for _ in range(2)] == [200, 200]
     assert direct.keys("*throttle_anon_*") == []

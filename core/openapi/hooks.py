@@ -75,13 +75,13 @@ def _walk(node):
             yield from _walk(value)
 
 
-def _member_name(value) -> str:
+def _member_name(value: str) -> str:
     """`-start` → `START_DESC`, `` → `BLANK`: a name that does not depend on the value's
     position (openapi-python-client numbers the members it cannot name, `VALUE_0`)."""
     if value == "":
         return "BLANK"
-    name = re.sub(r"[^A-Za-z0-9]+", "_", str(value)).strip("_").upper()
-    return f"{name}_DESC" if str(value).startswith("-") else name
+    name = re.sub(r"[^A-Za-z0-9]+", "_", value).strip("_").upper()
+    return f"{name}_DESC" if value.startswith("-") else name
 
 
 def _boolean_enums_inlined(result: dict) -> None:
@@ -130,9 +130,10 @@ def client_types(result, generator, **kwargs):
     for node in _walk(result):
         values = node.get("enum")
         if (
-            node.get("type") == "string"
+            isinstance(values, list)
             and values
-            and not all(str(value)[:1].isalpha() for value in values)
+            and all(isinstance(value, str) for value in values)
+            and not all(value[:1].isalpha() for value in values)
         ):
             node["x-enum-varnames"] = [_member_name(value) for value in values]
     return result

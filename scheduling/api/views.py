@@ -203,23 +203,29 @@ class HolidayViewSet(
         services.holiday_delete(holiday=instance)
 
 
-@extend_schema(tags=["slots"], parameters=[SlotQuerySerializer], summary="Search free slots")
-class SlotListView(ListAPIView):
+# Undecorated: each list below states its own query parameters, which drf-spectacular would
+# otherwise add to a parent's (the doctor's slots offered `?doctor=` and `?specialization=`).
+class FreeSlotListView(ListAPIView):
     """Free, bookable slots ordered by start: no pending or confirmed appointment holds them,
     they start after now plus the lead time and within the horizon, their doctor is not
     blacklisted, and no time off or holiday covers them."""
 
     serializer_class = SlotSerializer
     permission_classes = [AllowAny]
-    query_serializer_class = SlotQuerySerializer
-    # Counted in a subquery: otherwise a search by specialization alone walks
-    # scheduling_slot_free_start over the whole table (tests/api/test_pagination_plans.py).
-    pagination_class = PageNumberPagination
+    query_serializer_class = None
 
     def query(self) -> dict:
         query = self.query_serializer_class(data=self.request.query_params)
         query.is_valid(raise_exception=True)
         return query.validated_data
+
+
+@extend_schema(tags=["slots"], parameters=[SlotQuerySerializer], summary="Search free slots")
+class SlotListView(FreeSlotListView):
+    query_serializer_class = SlotQuerySerializer
+    # Counted in a subquery: otherwise a search by specialization alone walks
+    # scheduling_slot_free_start over the whole table (tests/api/test_pagination_plans.py).
+    pagination_class = PageNumberPagination
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -236,7 +242,7 @@ class SlotListView(ListAPIView):
 @extend_schema(
     tags=["slots"], parameters=[DoctorSlotQuerySerializer], summary="A doctor's free slots"
 )
-class DoctorSlotListView(SlotListView):
+class DoctorSlotListView(FreeSlotListView):
     """Free slots of one doctor (404 for an unknown or, to non-admins, blacklisted doctor)."""
 
     query_serializer_class = DoctorSlotQuerySerializer

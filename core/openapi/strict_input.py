@@ -13,6 +13,7 @@ from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent, force_instance
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from core.api.input_serializers import MAX_BIGINT, RejectUnknownFieldsMixin
 from core.validators import RefusedCharactersValidator
@@ -46,13 +47,30 @@ class BodyShape:
     fixed: dict = field(default_factory=dict)
 
 
+def _default_note(default) -> str:
+    return f"Defaults to `{json.dumps(default)}` when left out."
+
+
 def _default_described(schema: dict) -> None:
     """A request field's `default` moved into its description: openapi-typescript makes a
     property with a default required (its `defaultNonNullable`), though a client may leave it
     out."""
-    default = schema.pop("default")
-    stated = f"Defaults to `{json.dumps(default)}` when left out."
-    schema["description"] = f"{schema.get('description', '')} {stated}".lstrip()
+    note = _default_note(schema.pop("default"))
+    schema["description"] = f"{schema.get('description', '')} {note}".lstrip()
+
+
+def _shape_property(prop: dict, field: serializers.Field, shape: BodyShape, name: str) -> dict:
+    """A field as one body shape has it: only its fixed value, if the shape fixes one; and no
+    default stated where the shape requires it."""
+    prop = {**prop}
+    if name in shape.fixed:
+        prop["enum"] = [shape.fixed[name]]
+    if name in shape.required and field.default is not empty:
+        prop["description"] = prop["description"].removesuffix(_default_note(field.default))
+        prop["description"] = prop["description"].strip()
+        if not prop["description"]:
+            del prop["description"]
+    return prop
 
 
 def _model_field_allows_blank(field: serializers.Field) -> bool:
@@ -142,15 +160,15 @@ class StrictInputSchema(AutoSchema):
             schema["additionalProperties"] = False  # any other field is a 400 `unknown_field`
         shapes = getattr(serializer, "body_shapes", None)
         if direction == "request" and shapes:
-            return self._body_shapes_one_of(schema, shapes)
+            return self._body_shapes_one_of(serializer, schema, shapes)
         return schema
 
-    def _body_shapes_one_of(self, schema: dict, shapes: list[BodyShape]) -> dict:
+    def _body_shapes_one_of(self, serializer, schema: dict, shapes: list[BodyShape]) -> dict:
         """`schema` as a `oneOf` of its shapes, each a component of its own."""
         references = []
         for shape in shapes:
             properties = {
-                name: {**prop, "enum": [shape.fixed[name]]} if name in shape.fixed else prop
+                name: _shape_property(prop, serializer.fields[name], shape, name)
                 for name, prop in schema["properties"].items()
                 if name not in shape.without
             }

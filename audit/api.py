@@ -13,7 +13,12 @@ from core.clinic_time import day_start
 
 class AuditLogSerializer(serializers.ModelSerializer):
     actor = serializers.UUIDField(source="actor_id", allow_null=True, read_only=True)
-    changes = serializers.JSONField(read_only=True)
+    changes = serializers.DictField(
+        read_only=True,
+        help_text='By field name: `[old, new]` for a field that changed, `"(changed)"` for '
+        "one encrypted at rest (its values are never logged), or what the action records "
+        "(e.g. the slots a window made).",
+    )
 
     class Meta:
         model = AuditLog

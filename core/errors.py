@@ -65,6 +65,9 @@ class EndNotAfterStart(FieldInvalid):
 
 
 class ValueTaken(FieldInvalid):
-    """A value that must be unique (a username, an email, a licence number, a name) is taken."""
+    """A value that must be unique (a username, an email, a licence number, a name) is taken:
+    `unique`, the code DRF's UniqueValidator gives it."""
+
+    code = "unique"
 
     message = "This value is already taken."

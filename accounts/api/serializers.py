@@ -19,11 +19,23 @@ from core.request import client_ip
 USERNAME_MAX_LENGTH = 150
 PASSWORD_MAX_LENGTH = 4096
 TOKEN_MAX_LENGTH = 2000
+# Not: controls, space and !"#$%&'()*, comma, slash, :;<=>?, [\]^, backtick, {|}~ and DEL.
+USERNAME_PORTABLE_PATTERN = (
+    r"^[^\u0000-\u002a\u002c\u002f\u003a-\u003f\u005b-\u005e\u0060\u007b-\u007f]+$"
+)
 
 
 @extend_schema_field(
-    # User.username_validator's `\w` is Unicode's, as `\p{L}\p{N}_` says it in a schema.
-    {"type": "string", "pattern": r"^[\p{L}\p{N}_.@+-]+$", "maxLength": USERNAME_MAX_LENGTH}
+    {
+        "type": "string",
+        # User.username_validator's `\w` is Unicode's, which only `\p{L}\p{N}` could state, and
+        # neither Python's `re` nor JavaScript without the `u` flag reads that: the pattern
+        # refuses the ASCII characters the validator refuses, the description says the rest.
+        "pattern": USERNAME_PORTABLE_PATTERN,
+        "maxLength": USERNAME_MAX_LENGTH,
+        "description": "Letters and digits (any script's), `_`, `.`, `@`, `+` and `-`; no other "
+        "character.",
+    }
 )
 class UsernameField(serializers.CharField):
     """A new account's username: letters, digits and @/./+/-/_ only, taken as typed but in
@@ -129,11 +141,18 @@ class MeSerializer(serializers.ModelSerializer):
         return Role.ADMIN if user.is_admin else user.role
 
     @extend_schema_field(
-        serializers.DictField(
-            allow_null=True,
-            help_text="The doctor's or patient's profile, as `GET /doctors/{id}/` or "
-            "`GET /patients/{id}/` shows it to its owner; null for admins.",
-        )
+        # By reference: `accounts` cannot import the serializers of `patients` and `doctors`
+        # (accounts.profiles), whose endpoints put these components in the schema.
+        {
+            # No `type` beside `nullable`: with one, openapi-python-client drops the null.
+            "oneOf": [
+                {"$ref": "#/components/schemas/Patient"},
+                {"$ref": "#/components/schemas/DoctorPrivate"},
+            ],
+            "nullable": True,
+            "description": "The patient's or the doctor's profile, as `GET /patients/{id}/` or "
+            "`GET /doctors/{id}/` shows it to its owner; null for admins.",
+        }
     )
     def get_profile(self, user: User):
         return profile_render(user=user)

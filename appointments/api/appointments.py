@@ -1,7 +1,7 @@
 """Appointments: booking, the lifecycle moves, history and the patient's feedback."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -67,6 +67,7 @@ def appointment_detail_data(appointment: Appointment) -> dict:
 
 
 @extend_schema(tags=["appointments"])
+@extend_schema_view(list=extend_schema(summary="List appointments"))
 # Raised by the view itself, not a serializer (appointments.api.idempotency, _booking_patient).
 @extend_validation_errors(["invalid"], field_name="Idempotency-Key", actions=["create"])
 @extend_validation_errors(["required"], field_name="patient", actions=["create"])

@@ -17,7 +17,13 @@ class AppointmentFilter(django_filters.FilterSet):
         method="filter_date_to",
         help_text="Clinic-local day of the start, included.",
     )
-    ordering = django_filters.OrderingFilter(fields=(("start", "start"),))
+    # One value, as the doctor directory's `ordering` (an OrderingFilter reads a list, which
+    # generated clients then type as an array); the id breaks ties either way.
+    ordering = django_filters.ChoiceFilter(
+        choices=[("start", "start"), ("-start", "-start")],
+        method="filter_ordering",
+        help_text="By start, earliest first (`start`, the default) or latest first (`-start`).",
+    )
 
     class Meta:
         model = Appointment
@@ -30,3 +36,6 @@ class AppointmentFilter(django_filters.FilterSet):
     def filter_date_to(self, queryset, name, value):
         _, upper = day_bounds(None, value)
         return queryset.filter(start__lt=upper)
+
+    def filter_ordering(self, queryset, name, value):
+        return queryset.order_by(value, "-pk" if value.startswith("-") else "pk")

@@ -1,6 +1,6 @@
 """No-show penalties."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -13,6 +13,7 @@ from core.api.permissions import IsAdmin
 
 
 @extend_schema(tags=["penalties"])
+@extend_schema_view(list=extend_schema(summary="List no-show penalties"))
 class PenaltyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """No-show penalties: admins see all, a patient their own."""
 

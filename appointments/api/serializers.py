@@ -6,6 +6,7 @@ from appointments.models import Appointment, AppointmentStatusChange, Feedback, 
 from core.api.fields import AwareDateTimeField, StrictUUIDField
 from core.api.input_serializers import InputSerializer
 from core.api.rows import HandBuiltRows
+from core.openapi.strict_input import BodyShape
 from doctors.models import Doctor
 from patients.models import Patient
 
@@ -72,14 +73,20 @@ class AppointmentBookSerializer(InputSerializer):
     start = AwareDateTimeField(required=False, help_text="With `override` only.")
     end = AwareDateTimeField(required=False, help_text="With `override` only.")
 
-    # What `validate` requires, stated in the schema (core.openapi.auto_schema.AutoSchema).
-    schema_alternatives = [
-        # `not`, as the schema's enum post-processing would merge two enums of one name.
-        {"required": ["slot"], "properties": {"override": {"not": {"enum": [True]}}}},
-        {
-            "required": ["override", "doctor", "start", "end"],
-            "properties": {"override": {"not": {"enum": [False]}}},
-        },
+    # The two bodies `validate` accepts, as the schema states them (core.openapi.strict_input).
+    body_shapes = [
+        BodyShape(
+            name="SlotBookingRequest",
+            required=("slot",),
+            without=("doctor", "start", "end"),
+            fixed={"override": False},
+        ),
+        BodyShape(
+            name="OverrideBookingRequest",
+            required=("override", "doctor", "start", "end"),
+            without=("slot",),
+            fixed={"override": True},
+        ),
     ]
 
     def validate(self, attrs):

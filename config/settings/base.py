@@ -511,7 +511,6 @@ SPECTACULAR_SETTINGS = {
                 "ErrorCode411Enum",
                 "ErrorCode413Enum",
                 "ErrorCode503Enum",
-                "ErrorCode503WriteEnum",
             ]
         },
         "RoleEnum": "accounts.models.Role.choices",
@@ -519,7 +518,13 @@ SPECTACULAR_SETTINGS = {
         "NotificationKindEnum": "notifications.models.NotificationKind.choices",
         "DependencyStateEnum": "core.api.health.DEPENDENCY_STATES",
     },
-    "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
+    "POSTPROCESSING_HOOKS": [
+        "core.openapi.hooks.error_codes_named",
+        "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
+        "core.openapi.hooks.client_types",
+    ],
+    # Generated clients take the address as an option; this one is `make run`'s.
+    "SERVERS": [{"url": "http://127.0.0.1:8000", "description": "A local server (`make run`)"}],
 }
 
 # Logging -------------------------------------------------------------------------------------

@@ -47,6 +47,16 @@ class PageSizeMixin:
                 parameter["schema"]["minimum"] = 1
         return parameters
 
+    def get_paginated_response_schema(self, schema):
+        """DRF's page schema, with `next` and `previous` required: a page always carries both,
+        null at either end, and a generated client should not type them as maybe absent."""
+        page = super().get_paginated_response_schema(schema)
+        page["required"] = sorted({*page["required"], "next", "previous"})
+        for link in ("next", "previous"):
+            # DRF's own examples, but for a stray quote at the end of its cursor one.
+            page["properties"][link]["example"] = page["properties"][link]["example"].rstrip('"')
+        return page
+
 
 class CountingPaginator(Paginator):
     """A paginator that reads a page of a queryset and the total in one query.

@@ -17,6 +17,7 @@ extends that to what this API really answers, for every operation:
   write waits for a row lock).
 """
 
+import re
 from collections import defaultdict
 from functools import cache
 
@@ -89,30 +90,39 @@ ErrorCode401Enum = _code_enum("ErrorCode401Enum", FRAMEWORK_ERROR_CODES["401"])
 ErrorCode411Enum = _code_enum("ErrorCode411Enum", FRAMEWORK_ERROR_CODES["411"])
 ErrorCode413Enum = _code_enum("ErrorCode413Enum", FRAMEWORK_ERROR_CODES["413"])
 ErrorCode503Enum = _code_enum("ErrorCode503Enum", FRAMEWORK_ERROR_CODES["503"])
-ErrorCode503WriteEnum = _code_enum("ErrorCode503WriteEnum", WRITE_503_CODES)
 
 
-def _camel(code: str) -> str:
-    return "".join(part.capitalize() for part in code.split("_"))
-
-
-def _component_stem(status_code: str, codes: tuple[str, ...]) -> str:
-    """`ErrorResponse401` for a status's framework codes alone (the names drf-standardized-errors
-    uses), `SlotInPastErrorResponse400`-style names for a set that includes domain codes."""
+def _shared_stem(status_code: str, codes: tuple[str, ...]) -> str | None:
+    """The stem of a component every operation shares: `ErrorResponse401` for a status's
+    framework codes alone (the names drf-standardized-errors uses), `ParseErrorResponse`, and
+    `WriteErrorResponse503`; None for a set with an operation's own codes."""
     if codes == PARSE_ERROR_CODES:
         return "ParseError"
     if codes == tuple(sorted(FRAMEWORK_ERROR_CODES.get(status_code, ()))):
         return ""
     if status_code == "503" and codes == WRITE_503_CODES:
         return "Write"
-    return "".join(_camel(code) for code in codes)
+    return None
+
+
+def _component_stem(status_code: str, codes: tuple[str, ...], operation_id: str | None) -> str:
+    """A shared stem, or for a set with an operation's own codes the operation's name
+    (`AppointmentBookErrorResponse409`), not the codes', so that a new code renames nothing."""
+    shared = _shared_stem(status_code, codes)
+    if shared is not None:
+        return shared
+    # A 400's client errors sit beside its validation errors, `...ErrorResponse400`.
+    return camelize(operation_id) + ("Client" if status_code == "400" else "")
 
 
 @cache
-def error_envelope(status_code: str, codes: tuple[str, ...]) -> type[serializers.Serializer]:
-    """The envelope of an error that is not a validation error: one component per (status,
-    codes), shared by every operation that answers it."""
-    stem = _component_stem(status_code, codes)
+def error_envelope(
+    status_code: str, codes: tuple[str, ...], operation_id: str | None
+) -> type[serializers.Serializer]:
+    """The envelope of an error that is not a validation error: one component per status for
+    the framework's codes, shared by every operation that answers only those, and one per
+    operation and status where the operation adds codes of its own."""
+    stem = _component_stem(status_code, codes, operation_id)
     kinds = ServerErrorEnum if int(status_code) >= 500 else ClientErrorEnum
 
     class Error(serializers.Serializer):
@@ -155,6 +165,14 @@ def error_responses(*errors: type[DomainError | APIException]) -> dict[int, Doma
         else:
             by_status[error.status_code].add(error.default_code)
     return {status_code: DomainErrors(codes) for status_code, codes in by_status.items()}
+
+
+def _field_error_serializer(operation_id: str, attr: str, codes: set[str]):
+    """drf-standardized-errors' error of one field, its component named in letters and digits
+    only (a header's `Idempotency-Key` made a name with a hyphen, which generators mangle)."""
+    serializer = get_error_serializer(operation_id, attr, codes)
+    serializer.Meta.ref_name = re.sub(r"[^A-Za-z0-9]", "", serializer.Meta.ref_name)
+    return serializer
 
 
 # Refused by core.api.input_serializers.RejectUnknownFieldsMixin. The docstring is the schema's
@@ -256,6 +274,11 @@ class ErrorResponsesSchema(standardized.AutoSchema):
             return ()  # only the domain's own 403 (nothing stops the caller otherwise)
         return FRAMEWORK_ERROR_CODES.get(status_code, ())
 
+    def _operation_of(self, status_code: str, codes: tuple[str, ...]) -> str | None:
+        """The operationId where the component is the operation's own; None for a shared one,
+        so that error_envelope's cache hands every operation the same serializer."""
+        return None if _shared_stem(status_code, codes) is not None else self.get_operation_id()
+
     def _get_error_response_serializer(self, status_code: str):
         if status_code == "400":
             return self._get_http400_serializer()
@@ -266,7 +289,7 @@ class ErrorResponsesSchema(standardized.AutoSchema):
             )
         )
         return OpenApiResponse(
-            response=error_envelope(status_code, codes),
+            response=error_envelope(status_code, codes, self._operation_of(status_code, codes)),
             description=", ".join(f"`{code}`" for code in codes),
         )
 
@@ -280,8 +303,9 @@ class ErrorResponsesSchema(standardized.AutoSchema):
         if self._should_add_parse_error_response():
             client_codes |= set(PARSE_ERROR_CODES)
         if client_codes:
+            codes = tuple(sorted(client_codes))
             kinds[ClientErrorEnum.CLIENT_ERROR.value] = error_envelope(
-                "400", tuple(sorted(client_codes))
+                "400", codes, self._operation_of("400", codes)
             )
         return PolymorphicProxySerializer(
             component_name=f"{camelize(self.get_operation_id())}ErrorResponse400",
@@ -303,9 +327,14 @@ class ErrorResponsesSchema(standardized.AutoSchema):
         codes_by_field = super()._get_validation_error_codes_by_field(data_fields)
         if self.method in ("POST", "PUT", "PATCH"):
             serializer = force_instance(self.get_request_serializer())
-            for alternative in getattr(serializer, "schema_alternatives", None) or []:
-                for name in alternative.get("required", []):
+            for shape in getattr(serializer, "body_shapes", None) or []:
+                for name in shape.required:
                     codes_by_field[name].add("required")
+        if not self._has_request_body():
+            # The request guard refuses a NUL anywhere in the query before any field reads it
+            # (NullCharactersError, `attr` null): no query field answers that code itself.
+            for parameter in self._query_parameters():
+                codes_by_field.get(parameter["name"], set()).discard("null_characters_not_allowed")
         paginator = self._get_paginator()
         page_size = getattr(paginator, "page_size_query_param", None)
         if page_size and any(p["name"] == page_size for p in self._query_parameters()):
@@ -319,7 +348,7 @@ class ErrorResponsesSchema(standardized.AutoSchema):
             self._determine_fields_with_error_codes()
         )
         items = [
-            get_error_serializer(operation_id, name, codes)
+            _field_error_serializer(operation_id, name, codes)
             for name, codes in sorted(codes_by_field.items())
         ]
         if self._has_request_body():

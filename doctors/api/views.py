@@ -1,4 +1,5 @@
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
@@ -24,13 +25,20 @@ from doctors.selectors import doctor_list_visible
 
 @extend_schema(tags=["doctors"])
 @extend_schema_view(
+    list=extend_schema(summary="List specializations"),
+    retrieve=extend_schema(summary="One specialization"),
+    create=extend_schema(summary="Add a specialization"),
+    partial_update=extend_schema(summary="Rename a specialization"),
     destroy=extend_schema(
         responses={
             204: OpenApiResponse(description="Deleted"),
             **error_responses(SpecializationInUse),
-        }
-    )
+        },
+        summary="Remove a specialization no doctor holds",
+    ),
 )
+# A taken value is the service's `unique` (core.errors.ValueTaken), not a serializer's.
+@extend_validation_errors(["unique"], field_name="name", actions=["create", "partial_update"])
 class SpecializationViewSet(viewsets.ModelViewSet):
     """Specializations: anyone reads, admins write. Names are unique, ignoring case."""
 
@@ -58,6 +66,15 @@ class SpecializationViewSet(viewsets.ModelViewSet):
 
 
 @extend_schema(tags=["doctors"])
+@extend_schema_view(
+    list=extend_schema(summary="List doctors"),
+    retrieve=extend_schema(summary="One doctor"),
+)
+@extend_validation_errors(["unique"], field_name="username", actions=["create"])
+@extend_validation_errors(["unique"], field_name="email", actions=["create", "partial_update"])
+@extend_validation_errors(
+    ["unique"], field_name="license_number", actions=["create", "partial_update"]
+)
 class DoctorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The doctor directory. Blacklisted doctors are listed, and found, by admins only."""
 

@@ -1,4 +1,5 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import mixins, status, viewsets
 from rest_framework.filters import SearchFilter
 from rest_framework.permissions import AllowAny
@@ -18,6 +19,13 @@ from patients.selectors import patient_list_visible
 
 
 @extend_schema(tags=["patients"])
+@extend_schema_view(
+    list=extend_schema(summary="List patients"),
+    retrieve=extend_schema(summary="One patient"),
+)
+# A taken value is the service's `unique` (core.errors.ValueTaken), not a serializer's.
+@extend_validation_errors(["unique"], field_name="username", actions=["create"])
+@extend_validation_errors(["unique"], field_name="email", actions=["create", "partial_update"])
 class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Patients. Registration is open; everything else is scoped to the caller: admins see all,
     doctors the patients they have or had an appointment with, a patient only themselves.

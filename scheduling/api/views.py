@@ -33,11 +33,10 @@ from scheduling.models import Holiday, Slot
 _DELETED = {204: OpenApiResponse(description="Deleted")}
 
 
-# `?doctor=` narrows what get_queryset() reads, so it applies where that is read, not to create.
-_DOCTOR_QUERY = extend_schema(parameters=[DoctorQuerySerializer])
-
-
-@extend_schema_view(list=_DOCTOR_QUERY, retrieve=_DOCTOR_QUERY, destroy=_DOCTOR_QUERY)
+@extend_schema_view(
+    # `?doctor=` narrows a list; a row named by its id needs no narrowing.
+    list=extend_schema(parameters=[DoctorQuerySerializer]),
+)
 # An admin must name the doctor (acting_doctor), which the input serializers leave optional.
 @extend_validation_errors(["required"], field_name="doctor", methods=["post"])
 class DoctorScheduleViewSet(
@@ -56,11 +55,12 @@ class DoctorScheduleViewSet(
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return self.serializer_class.Meta.model.objects.none()
-        query = DoctorQuerySerializer(data=self.request.query_params)
-        query.is_valid(raise_exception=True)
-        return type(self).selector(
-            user=self.request.user, doctor_id=query.validated_data.get("doctor")
-        )
+        doctor_id = None
+        if self.action == "list":
+            query = DoctorQuerySerializer(data=self.request.query_params)
+            query.is_valid(raise_exception=True)
+            doctor_id = query.validated_data.get("doctor")
+        return type(self).selector(user=self.request.user, doctor_id=doctor_id)
 
     def acting_doctor(self, validated: dict) -> Doctor:
         """The doctor a write is for: the caller if a doctor, else the admin's `doctor`."""
@@ -82,6 +82,8 @@ class DoctorScheduleViewSet(
 
 @extend_schema(tags=["availability"])
 @extend_schema_view(
+    list=extend_schema(summary="List availability windows"),
+    retrieve=extend_schema(summary="One availability window"),
     create=extend_schema(
         request=WindowCreateSerializer,
         responses={201: WindowSerializer, **error_responses(SlotInPast, OverlappingAvailability)},
@@ -108,6 +110,8 @@ class WindowViewSet(DoctorScheduleViewSet):
 
 @extend_schema(tags=["availability"])
 @extend_schema_view(
+    list=extend_schema(summary="List weekly rules"),
+    retrieve=extend_schema(summary="One weekly rule"),
     create=extend_schema(
         request=WeeklyRuleCreateSerializer,
         responses={201: WeeklyRuleSerializer, **error_responses(OverlappingAvailability)},
@@ -137,6 +141,8 @@ class WeeklyRuleViewSet(DoctorScheduleViewSet):
 
 @extend_schema(tags=["availability"])
 @extend_schema_view(
+    list=extend_schema(summary="List time off"),
+    retrieve=extend_schema(summary="One time off"),
     create=extend_schema(
         request=TimeOffCreateSerializer,
         responses={201: TimeOffSerializer, **error_responses(HasActiveAppointments)},
@@ -161,6 +167,8 @@ class TimeOffViewSet(DoctorScheduleViewSet):
 
 @extend_schema(tags=["availability"])
 @extend_schema_view(
+    list=extend_schema(summary="List clinic holidays"),
+    retrieve=extend_schema(summary="One clinic holiday"),
     create=extend_schema(
         responses={201: HolidaySerializer, **error_responses(HasActiveAppointments)},
         summary="Declare a clinic holiday",
@@ -169,6 +177,8 @@ class TimeOffViewSet(DoctorScheduleViewSet):
     ),
     destroy=extend_schema(responses=_DELETED, summary="Remove a clinic holiday"),
 )
+# A taken day is the service's `unique` (core.errors.ValueTaken), not a serializer's.
+@extend_validation_errors(["unique"], field_name="date", actions=["create"])
 class HolidayViewSet(
     mixins.ListModelMixin,
     mixins.CreateModelMixin,
@@ -193,23 +203,29 @@ class HolidayViewSet(
         services.holiday_delete(holiday=instance)
 
 
-@extend_schema(tags=["slots"], parameters=[SlotQuerySerializer], summary="Search free slots")
-class SlotListView(ListAPIView):
+# Undecorated: each list below states its own query parameters, which drf-spectacular would
+# otherwise add to a parent's (the doctor's slots offered `?doctor=` and `?specialization=`).
+class FreeSlotListView(ListAPIView):
     """Free, bookable slots ordered by start: no pending or confirmed appointment holds them,
     they start after now plus the lead time and within the horizon, their doctor is not
     blacklisted, and no time off or holiday covers them."""
 
     serializer_class = SlotSerializer
     permission_classes = [AllowAny]
-    query_serializer_class = SlotQuerySerializer
-    # Counted in a subquery: otherwise a search by specialization alone walks
-    # scheduling_slot_free_start over the whole table (tests/api/test_pagination_plans.py).
-    pagination_class = PageNumberPagination
+    query_serializer_class = None
 
     def query(self) -> dict:
         query = self.query_serializer_class(data=self.request.query_params)
         query.is_valid(raise_exception=True)
         return query.validated_data
+
+
+@extend_schema(tags=["slots"], parameters=[SlotQuerySerializer], summary="Search free slots")
+class SlotListView(FreeSlotListView):
+    query_serializer_class = SlotQuerySerializer
+    # Counted in a subquery: otherwise a search by specialization alone walks
+    # scheduling_slot_free_start over the whole table (tests/api/test_pagination_plans.py).
+    pagination_class = PageNumberPagination
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -226,7 +242,7 @@ class SlotListView(ListAPIView):
 @extend_schema(
     tags=["slots"], parameters=[DoctorSlotQuerySerializer], summary="A doctor's free slots"
 )
-class DoctorSlotListView(SlotListView):
+class DoctorSlotListView(FreeSlotListView):
     """Free slots of one doctor (404 for an unknown or, to non-admins, blacklisted doctor)."""
 
     query_serializer_class = DoctorSlotQuerySerializer

@@ -356,6 +356,7 @@ def test_an_admin_cannot_give_a_taken_license_number(admin_client, doctor, other
     )
     assert response.status_code == 400
     assert error_attrs(response) == ["license_number"]
+    assert error_codes(response) == ["unique"]
 
 
 def test_the_doctor_changes_bio_and_approval_only(doctor, doctor_client):

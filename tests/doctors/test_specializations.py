@@ -47,6 +47,7 @@ def test_a_name_taken_in_any_case_is_400_on_name(admin_client, taken):
     response = admin_client.post(URL, {"name": taken})
     assert response.status_code == 400
     assert error_attrs(response) == ["name"]
+    assert error_codes(response) == ["unique"]
     assert Specialization.objects.count() == 1
 
 

@@ -95,6 +95,7 @@ def test_a_taken_username_is_400_on_username(patient):
     response = register(username=patient.user.username)
     assert response.status_code == 400
     assert error_attrs(response) == ["username"]
+    assert error_codes(response) == ["unique"]  # DRF's name for it (API.md)
     assert User.objects.filter(username=patient.user.username).count() == 1
 
 
@@ -102,6 +103,7 @@ def test_a_taken_email_in_another_case_is_400_on_email(patient):
     response = register(email=patient.user.email.upper())
     assert response.status_code == 400
     assert error_attrs(response) == ["email"]
+    assert error_codes(response) == ["unique"]
     assert not User.objects.filter(username="ada.lovelace").exists()
 
 
@@ -415,6 +417,7 @@ def test_updating_the_email_to_a_taken_one_is_400_on_email(patient, patient_clie
     )
     assert response.status_code == 400
     assert error_attrs(response) == ["email"]
+    assert error_codes(response) == ["unique"]
 
 
 def test_keeping_ones_own_email_in_another_case_is_fine(patient, patient_client):

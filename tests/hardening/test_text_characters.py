@@ -159,7 +159,13 @@ def test_the_admin_sites_account_form_refuses_control_characters_in_names(staff,
     user = patient.user
     response = staff.post(
         reverse("admin:accounts_user_change", args=[user.pk]),
-        {"username": user.username, "email": user.email, "first_name": name, "is_active": "on"},
+        {
+            "username": user.username,
+            "email": user.email,
+            "time_zone": user.time_zone,
+            "first_name": name,
+            "is_active": "on",
+        },
     )
     assert response.status_code == 200
     assert set(response.context["adminform"].form.errors) == {"first_name"}

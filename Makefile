@@ -1,11 +1,12 @@
-# CareSlot: `make run` serves the API at http://127.0.0.1:8000; `make test` runs lint and the suite.
+# CareSlot: `make run` serves the API at http://127.0.0.1:8000; `make test` runs lint, the type
+# check and the suite.
 SHELL := /bin/bash
 PYTHON_BIN ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha1sum requirements.lock | cut -c1-12)
 
-.PHONY: install services run test test-scale lint format lock clean bench schema
+.PHONY: install services run test test-scale lint typecheck format lock clean bench schema
 
 install: $(STAMP)
 
@@ -24,7 +25,7 @@ services: install
 run: install
 	@$(PY) scripts/services.py -- bash scripts/run.sh
 
-test: install lint
+test: install lint typecheck
 	@$(PY) scripts/services.py --redis-optional -- $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # The scale-out tests alone, with the figures they measure: CareSlot behind PgBouncer in
@@ -40,6 +41,11 @@ test-scale: services
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# mypy with the Django and DRF plugins, configured in pyproject.toml ([tool.mypy]); its cache
+# (.mypy_cache) makes a run after a small change take a second or two.
+typecheck: install
+	$(VENV)/bin/mypy
 
 # The OpenAPI contract clients generate from, checked in; `make test` fails when it is stale.
 schema: install

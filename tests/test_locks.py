@@ -5,6 +5,7 @@ wait for past `BOOKING_LOCK_TIMEOUT_MS`."""
 
 import re
 import threading
+import uuid
 from datetime import date, time, timedelta
 from pathlib import Path
 
@@ -14,7 +15,11 @@ from django.db import connection
 
 from appointments import services as appointment_services
 from appointments.models import Appointment, Penalty
+from appointments.locks import appointment_lock, patient_lock, penalty_lock
 from core.locks import locking_transaction, rows_lock
+from doctors.locks import doctor_lock, doctor_share_lock
+from doctors.models import Doctor
+from patients.models import Patient
 from scheduling import services as schedule_services
 from scheduling.models import AvailabilityWindow, Holiday, Slot, TimeOff, WeeklyRule
 from tests.appointments.timeline import appointment_at
@@ -63,6 +68,25 @@ def test_a_lock_outside_a_locking_transaction_is_refused():
         rows_lock(Slot.objects.all())
     with locking_transaction():
         assert rows_lock(Slot.objects.all()) == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("lock", "key", "model"),
+    [
+        (appointment_lock, "appointment_id", Appointment),
+        (patient_lock, "patient_id", Patient),
+        (penalty_lock, "penalty_id", Penalty),
+        (doctor_lock, "doctor_id", Doctor),
+        (doctor_share_lock, "doctor_id", Doctor),
+    ],
+)
+def test_a_lock_on_a_row_that_is_gone_raises_does_not_exist(lock, key, model):
+    """A service locks by id a row it read before its transaction; if the row was deleted in
+    between, the lock says so with the model's DoesNotExist rather than handing the service
+    None (or an IndexError) to trip over later."""
+    with locking_transaction(), pytest.raises(model.DoesNotExist):
+        lock(**{key: uuid.uuid4()})
 
 
 def _reschedule_while_blacklisting(admin) -> tuple[Appointment, object, object]:

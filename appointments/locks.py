@@ -2,19 +2,20 @@
 locks in, and the timeout every wait has, are in `core.locks`."""
 
 from datetime import datetime
+from uuid import UUID
 
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from appointments.models import Appointment, IdempotencyRecord, Penalty
 from audit.services import encrypted_fields
-from core.locks import row_lock, rows_lock
+from core.locks import row_lock, row_lock_existing, rows_lock
 from patients.models import Patient
 
 
-def appointment_lock(*, appointment_id) -> Appointment:
+def appointment_lock(*, appointment_id: UUID) -> Appointment:
     """The appointment (with its doctor, whose standing some moves depend on), locked."""
-    return row_lock(Appointment.objects.select_related("doctor").filter(pk=appointment_id))
+    return row_lock_existing(Appointment.objects.select_related("doctor").filter(pk=appointment_id))
 
 
 def appointments_lock(appointments: QuerySet[Appointment]) -> list[Appointment]:
@@ -22,7 +23,9 @@ def appointments_lock(appointments: QuerySet[Appointment]) -> list[Appointment]:
     return rows_lock(appointments.select_related("doctor"))
 
 
-def appointment_lock_if_free(due: QuerySet[Appointment], appointment_id) -> Appointment | None:
+def appointment_lock_if_free(
+    due: QuerySet[Appointment], appointment_id: UUID
+) -> Appointment | None:
     """The appointment, locked, if it is still in `due` and no other transaction holds it
     (the sweeps: a second sweep skips what the first is moving)."""
     return row_lock(
@@ -31,7 +34,7 @@ def appointment_lock_if_free(due: QuerySet[Appointment], appointment_id) -> Appo
     )
 
 
-def patient_lock(*, patient_id) -> Patient:
+def patient_lock(*, patient_id: UUID) -> Patient:
     """Lock the patient's row, with their user (whom the notifications address) and their
     count of unresolved no-show penalties (`unresolved_penalties`), as of the start of this
     statement: no writer of penalties (a no-show, by the sweep, a doctor or an admin) takes
@@ -45,7 +48,7 @@ def patient_lock(*, patient_id) -> Patient:
         .annotate(count=Count("pk"))
         .values("count")
     )
-    return row_lock(
+    return row_lock_existing(
         Patient.objects.select_related("user")
         .defer(*encrypted_fields(Patient))
         .annotate(unresolved_penalties=Coalesce(Subquery(unresolved), 0))
@@ -53,7 +56,7 @@ def patient_lock(*, patient_id) -> Patient:
     )
 
 
-def idempotency_records_lock_expired(*, cutoff: datetime, limit: int) -> list:
+def idempotency_records_lock_expired(*, cutoff: datetime, limit: int) -> list[int]:
     """The ids of up to `limit` idempotency records created before `cutoff` that no other
     transaction holds, locked (the purge: two purges share the work, and a booking claiming
     an expired key is not kept waiting). Their encrypted answers are not read."""
@@ -61,5 +64,5 @@ def idempotency_records_lock_expired(*, cutoff: datetime, limit: int) -> list:
     return [record.pk for record in rows_lock(expired, skip_locked=True, limit=limit)]
 
 
-def penalty_lock(*, penalty_id) -> Penalty:
-    return row_lock(Penalty.objects.filter(pk=penalty_id))
+def penalty_lock(*, penalty_id: UUID) -> Penalty:
+    return row_lock_existing(Penalty.objects.filter(pk=penalty_id))

@@ -36,8 +36,10 @@ skip a row another transaction holds (`skip_locked`) rather than wait for it.
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TypeVar
+from uuid import UUID
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection, transaction
 from django.db.models import Model, QuerySet
 
@@ -88,16 +90,38 @@ def row_lock(rows: QuerySet[M], *, skip_locked: bool = False) -> M | None:
     return locked[0] if locked else None
 
 
-def row_share_lock(model: type[M], pk) -> M:
+def _row_missing(model: type[Model]) -> ObjectDoesNotExist:
+    """The model's own DoesNotExist, which callers catch as they would after `.get()`."""
+    # django-stubs declares DoesNotExist on each concrete model only, not on Model.
+    does_not_exist: type[ObjectDoesNotExist] = model.DoesNotExist  # type: ignore[attr-defined]
+    return does_not_exist(f"No {model._meta.object_name} to lock.")
+
+
+def row_lock_existing(rows: QuerySet[M]) -> M:
+    """Lock the one row of `rows`, which the service read before its transaction: the model's
+    DoesNotExist if it has been deleted since."""
+    locked = row_lock(rows)
+    if locked is None:
+        raise _row_missing(rows.model)
+    return locked
+
+
+def row_share_lock(model: type[M], pk: UUID) -> M:
     """Read one row under a shared lock (`FOR SHARE`): other shared holders do not wait for
-    each other, a writer that locks it for update waits for them all, and they for it."""
+    each other, a writer that locks it for update waits for them all, and they for it. The
+    model's DoesNotExist if there is none."""
     _locking_transaction_check()
     # Django's select_for_update has no FOR SHARE; one raw query reads and locks the row.
     table, key = model._meta.db_table, model._meta.pk.column
-    return model.objects.raw(
-        f"SELECT * FROM {table} WHERE {key} = %s FOR SHARE",  # noqa: S608
-        [pk],
-    )[0]
+    locked = list(
+        model._default_manager.raw(
+            f"SELECT * FROM {table} WHERE {key} = %s FOR SHARE",  # noqa: S608
+            [pk],
+        )
+    )
+    if not locked:
+        raise _row_missing(model)
+    return locked[0]
 
 
 def advisory_lock(key: str) -> None:

@@ -1,7 +1,7 @@
 """`manage.py seed_demo`: a demo clinic in every status, made once however often it runs."""
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from io import StringIO
 from zoneinfo import ZoneInfo
 
@@ -88,7 +88,7 @@ def test_seed_demo_fills_a_clinic_once_and_prints_the_sign_ins():
 def test_seed_demo_runs_where_the_leave_starts_on_a_day_without_a_midnight(settings):
     """The demo doctor's leave starts at the clinic's midnight five weeks ahead. In Santiago
     clocks jump from 00:00 to 01:00 on 6 September 2026, so that day has no midnight: the leave
-    starts when the day does, at 01:00."""
+    starts when the day does, at 01:00, and ends as the eighth day starts."""
     settings.CLINIC_TIME_ZONE = "America/Santiago"
     zone = ZoneInfo("America/Santiago")
     with time_machine.travel(datetime(2026, 8, 2, 12, tzinfo=zone), tick=False):
@@ -96,4 +96,4 @@ def test_seed_demo_runs_where_the_leave_starts_on_a_day_without_a_midnight(setti
 
     leave = TimeOff.objects.get(reason="Annual leave")
     assert leave.start.astimezone(zone) == datetime(2026, 9, 6, 1, tzinfo=zone)
-    assert leave.end - leave.start == timedelta(days=7)
+    assert leave.end.astimezone(zone) == datetime(2026, 9, 13, tzinfo=zone)

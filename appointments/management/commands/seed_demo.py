@@ -32,7 +32,7 @@ from django.db.models import Count
 from appointments import services as appointment_services
 from appointments.models import Appointment, AppointmentStatus, AppointmentStatusChange, Penalty
 from appointments.transitions import Action
-from core.clinic_time import clinic_today, wall_time_occurrence
+from core.clinic_time import clinic_today, day_start, wall_time_occurrence
 from core.errors import DomainError
 from doctors import services as doctor_services
 from doctors.models import Doctor, Specialization
@@ -308,11 +308,13 @@ class Command(BaseCommand):
         _, on_leave = doctors[2]
         if TimeOff.objects.filter(doctor=on_leave).exists():
             return
-        leave_start = wall_time_occurrence(today + timedelta(days=35), time(0))
+        # A week of clinic days, from the start of the first (which on a day the clocks go
+        # forward at midnight is 01:00) to the start of the eighth.
+        leave_first_day = today + timedelta(days=35)
         schedule_services.time_off_create(
             doctor=on_leave,
-            start=leave_start,
-            end=leave_start + timedelta(days=7),
+            start=day_start(leave_first_day),
+            end=day_start(leave_first_day + timedelta(days=7)),
             reason="Annual leave",
         )
 

@@ -1,5 +1,6 @@
 import unicodedata
 import uuid
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
@@ -22,13 +23,21 @@ def username_fold(username: str) -> str:
     return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", username).casefold())
 
 
-class CareSlotUserManager(UserManager):
-    def get_by_natural_key(self, username):
+class CareSlotUserManager(UserManager["User"]):
+    def get_by_natural_key(self, username: str | None) -> "User":
         """The account a username names, however it is cased or written (sign-in goes through
         here, by Django's ModelBackend)."""
+        if username is None:
+            raise self.model.DoesNotExist("No username given.")
         return self.get(username_folded=username_fold(username))
 
-    def create_superuser(self, username, email=None, password=None, **extra_fields):
+    def create_superuser(
+        self,
+        username: str,
+        email: str | None = None,
+        password: str | None = None,
+        **extra_fields: Any,
+    ) -> "User":
         extra_fields.setdefault("role", Role.ADMIN)
         return super().create_superuser(username, email, password, **extra_fields)
 
@@ -74,7 +83,7 @@ class User(AbstractUser):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = CareSlotUserManager()
+    objects: ClassVar[CareSlotUserManager] = CareSlotUserManager()
 
     REQUIRED_FIELDS = ["email"]
 
@@ -84,7 +93,7 @@ class User(AbstractUser):
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
         ]
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         # Derived from the username, so written whenever the username is.
         self.username_folded = username_fold(self.username)
         update_fields = kwargs.get("update_fields")

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Model, Q
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
@@ -227,7 +227,9 @@ def user_create(
 USER_FIELDS = frozenset({"first_name", "last_name", "email", "time_zone"})
 
 
-def user_and_profile_update(*, profile, profile_fields: frozenset[str], changes: dict) -> None:
+def user_and_profile_update(
+    *, profile: Model, profile_fields: frozenset[str], changes: dict[str, Any]
+) -> None:
     """Apply `changes` to a role profile (`profile.user` is its account) in one transaction.
 
     Name, email and time zone changes go to the account, the rest to the profile; any other key is a
@@ -239,7 +241,8 @@ def user_and_profile_update(*, profile, profile_fields: frozenset[str], changes:
         raise ValueError(f"not fields of {type(profile).__name__}: {sorted(unknown)}")
     if not changes:
         return
-    user = profile.user
+    # A role profile (a doctor's or a patient's), whose app this one may not import.
+    user: User = profile.user  # type: ignore[attr-defined]
     if "email" in changes:
         user_identity_unique_check(email=changes["email"], exclude=user)
     user_changes = {k: v for k, v in changes.items() if k in USER_FIELDS}
@@ -262,7 +265,7 @@ def user_and_profile_update(*, profile, profile_fields: frozenset[str], changes:
             if changed:
                 audit_record(
                     action="update",
-                    target_type=type(profile)._meta.model_name,
+                    target_type=type(profile).__name__.lower(),
                     target_id=profile.pk,
                     changes=changed,
                 )
@@ -305,7 +308,7 @@ def user_save(*, user: User) -> User:
         if user.is_active and not stored.is_active:
             account_reactivated.send(sender=User, user=user)
         user.save(update_fields=[*USER_AUDITED_FIELDS, "updated_at"])
-        revoked = {}
+        revoked: dict[str, Any] = {}
         if stored.is_active and not user.is_active:
             revoked = {"refresh_tokens_revoked": user_tokens_revoke(user=user)}
         audit_model_update(instance=user, before=before, **revoked)

@@ -1,8 +1,10 @@
 """Writing the audit log. Callers write in the same transaction as the change they record,
 so a rolled-back change leaves no entry and a committed one always has one."""
 
+from collections.abc import Iterable
 from typing import Any
 
+from django.db.models import Model
 from django_cryptography.fields import EncryptedMixin
 
 from audit.models import AuditLog
@@ -19,7 +21,7 @@ def field_changes(
 ) -> dict[str, Any]:
     """`{field: [old, new]}` for the fields whose value differs; secret fields only say
     that they changed, so no protected value is ever copied into the log."""
-    changes = {}
+    changes: dict[str, Any] = {}
     for field, new in after.items():
         old = before.get(field)
         if old != new:
@@ -53,23 +55,29 @@ def audit_record(
     )
 
 
-def encrypted_fields(model) -> frozenset[str]:
+def encrypted_fields(model: type[Model]) -> frozenset[str]:
     """The fields of `model` encrypted at rest, whose values the log never holds."""
     return frozenset(f.name for f in model._meta.get_fields() if isinstance(f, EncryptedMixin))
 
 
-def model_values(instance, fields) -> dict[str, Any]:
+def model_values(instance: Model, fields: Iterable[str]) -> dict[str, Any]:
     """The current values of `fields` on a model instance, as the log stores them (related
     objects by primary key)."""
-    values = {}
-    for name in fields:
-        field = instance._meta.get_field(name)
-        values[name] = getattr(instance, field.attname)
-    return values
+    return {name: instance.serializable_value(name) for name in fields}
+
+
+def _target_type(instance: Model) -> str:
+    """The entry's `target_type`: the model's name (as `_meta.model_name`)."""
+    return type(instance).__name__.lower()
 
 
 def audit_model_create(
-    *, instance, fields, action: str = "create", actor: Any = REQUEST_USER, **extra
+    *,
+    instance: Model,
+    fields: Iterable[str],
+    action: str = "create",
+    actor: Any = REQUEST_USER,
+    **extra: Any,
 ) -> AuditLog:
     """Record a new row: its listed fields (encrypted ones only as present or not)."""
     secret = encrypted_fields(type(instance))
@@ -80,20 +88,20 @@ def audit_model_create(
     }
     return audit_record(
         action=action,
-        target_type=type(instance)._meta.model_name,
+        target_type=_target_type(instance),
         target_id=instance.pk,
         changes={**changes, **extra},
         actor=actor,
     )
 
 
-def audit_model_delete(*, instance, fields) -> AuditLog:
+def audit_model_delete(*, instance: Model, fields: Iterable[str]) -> AuditLog:
     """Record a row about to be deleted, with the listed fields' last values."""
     secret = encrypted_fields(type(instance))
     values = model_values(instance, fields)
     return audit_record(
         action="delete",
-        target_type=type(instance)._meta.model_name,
+        target_type=_target_type(instance),
         target_id=instance.pk,
         changes={
             name: CHANGED if name in secret else [value, None] for name, value in values.items()
@@ -103,11 +111,11 @@ def audit_model_delete(*, instance, fields) -> AuditLog:
 
 def audit_model_update(
     *,
-    instance,
+    instance: Model,
     before: dict[str, Any],
     action: str = "update",
     actor: Any = REQUEST_USER,
-    **extra,
+    **extra: Any,
 ) -> AuditLog | None:
     """Record the fields of `before` whose value on `instance` is now different (nothing
     when none is)."""
@@ -117,7 +125,7 @@ def audit_model_update(
         return None
     return audit_record(
         action=action,
-        target_type=type(instance)._meta.model_name,
+        target_type=_target_type(instance),
         target_id=instance.pk,
         changes={**changes, **extra},
         actor=actor,

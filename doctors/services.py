@@ -1,5 +1,7 @@
 """Writes about specializations and doctors."""
 
+from typing import Any
+
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
@@ -27,9 +29,11 @@ from doctors.locks import doctor_lock
 from doctors.models import Doctor, Specialization
 
 
-def _name_unique_check(*, name: str, exclude_pk: int | None = None) -> None:
-    taken = Specialization.objects.filter(name__iexact=name).exclude(pk=exclude_pk).exists()
-    if taken:
+def _name_unique_check(*, name: str, exclude: Specialization | None = None) -> None:
+    taken = Specialization.objects.filter(name__iexact=name)
+    if exclude is not None:
+        taken = taken.exclude(pk=exclude.pk)
+    if taken.exists():
         raise SpecializationNameTaken()
 
 
@@ -52,7 +56,7 @@ def specialization_update(
     name left out changes nothing and writes nothing."""
     if name is None:
         return specialization
-    _name_unique_check(name=name, exclude_pk=specialization.pk)
+    _name_unique_check(name=name, exclude=specialization)
     try:
         with transaction.atomic():
             before = model_values(specialization, ["name"])
@@ -143,7 +147,7 @@ DOCTOR_PROFILE_FIELDS = frozenset(
 )
 
 
-def doctor_update(*, doctor: Doctor, **changes) -> Doctor:
+def doctor_update(*, doctor: Doctor, **changes: Any) -> Doctor:
     """Update a doctor's profile and name fields; the view decides which fields a caller may
     send (admins: all of these; the doctor: `bio`, `requires_approval`, `time_zone` and the
     cutoffs, None for the clinic's)."""

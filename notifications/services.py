@@ -16,6 +16,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Model
 from django.utils import timezone
 from kombu.exceptions import KombuError
 
@@ -34,7 +35,7 @@ broker_breaker = CircuitBreaker(BROKER_RETRY_AFTER_SECONDS)
 
 def notification_create(
     *,
-    recipient,
+    recipient: Model,
     kind: str,
     appointment_id: UUID | None,
     title: str,

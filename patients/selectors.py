@@ -1,5 +1,7 @@
 """Shared reads about patients."""
 
+from uuid import UUID
+
 from django.db.models import QuerySet
 
 from accounts.models import User, username_fold
@@ -21,8 +23,10 @@ def patient_list_visible(*, user: User) -> QuerySet[Patient]:
     return patients.none()
 
 
-def _patient_ids_with_doctor(doctor_user: User):
-    return Patient.objects.filter(appointments__doctor_id=doctor_user.pk).values("pk")
+def _patient_ids_with_doctor(doctor_user: User) -> QuerySet[Patient, UUID]:
+    return Patient.objects.filter(appointments__doctor_id=doctor_user.pk).values_list(
+        "pk", flat=True
+    )
 
 
 def patient_find(*, username_or_email: str) -> Patient | None:

@@ -1,6 +1,7 @@
 """Writes about patients."""
 
 from datetime import date, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -79,7 +80,7 @@ def patient_register(
         raise
 
 
-def patient_update(*, patient: Patient, **changes) -> Patient:
+def patient_update(*, patient: Patient, **changes: Any) -> Patient:
     """Update a patient's contact, personal and insurance details, time zone and reminder
     choice (never role, activity or ids: the serializers offer no such field).
 
@@ -110,7 +111,7 @@ MEDICAL_RECORD_FIELDS = frozenset(
 )
 
 
-def patient_medical_record_update(*, patient: Patient, **changes) -> Patient:
+def patient_medical_record_update(*, patient: Patient, **changes: Any) -> Patient:
     """Update the encrypted parts of a patient's record. Who may is decided above this app,
     where appointments are known (`appointments.medical_records.medical_record_access`)."""
     user_and_profile_update(profile=patient, profile_fields=MEDICAL_RECORD_FIELDS, changes=changes)

@@ -14,8 +14,8 @@ import pytest
 from django.db import connection
 
 from appointments import services as appointment_services
-from appointments.models import Appointment, Penalty
 from appointments.locks import appointment_lock, patient_lock, penalty_lock
+from appointments.models import Appointment, Penalty
 from core.locks import locking_transaction, rows_lock
 from doctors.locks import doctor_lock, doctor_share_lock
 from doctors.models import Doctor

@@ -2,10 +2,12 @@
 
 from datetime import date, timedelta
 from functools import cache
+from typing import TypeVar
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, F, Model, OuterRef, Prefetch, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -14,10 +16,12 @@ from core.clinic_time import clinic_zone, day_bounds
 from doctors.selectors import doctor_cutoffs_annotate
 from scheduling.models import AvailabilityWindow, Holiday, Slot, TimeOff, WeeklyRule
 
+M = TypeVar("M", bound=Model)
+
 
 def slot_list_free(
     *,
-    doctor_id=None,
+    doctor_id: UUID | None = None,
     specialization_id: int | None = None,
     date_from: date | None = None,
     date_to: date | None = None,
@@ -80,7 +84,9 @@ def _free_slots_shaped(zone: ZoneInfo) -> QuerySet[Slot]:
     )
 
 
-def window_list_visible(*, user: User, doctor_id=None) -> QuerySet[AvailabilityWindow]:
+def window_list_visible(
+    *, user: User, doctor_id: UUID | None = None
+) -> QuerySet[AvailabilityWindow]:
     """Windows with their slots: a doctor sees their own, an admin anyone's (`doctor_id`)."""
     windows = AvailabilityWindow.objects.prefetch_related(
         Prefetch("slots", queryset=Slot.objects.order_by("start"))
@@ -88,7 +94,9 @@ def window_list_visible(*, user: User, doctor_id=None) -> QuerySet[AvailabilityW
     return _owned_by_caller(windows, user, doctor_id)
 
 
-def _owned_by_caller(queryset: QuerySet, user: User, doctor_id=None) -> QuerySet:
+def _owned_by_caller(
+    queryset: QuerySet[M], user: User, doctor_id: UUID | None = None
+) -> QuerySet[M]:
     """Rows of one doctor's schedule: the doctor's own, or for an admin any (or `doctor_id`)."""
     if user.is_admin:
         return queryset.filter(doctor_id=doctor_id) if doctor_id else queryset
@@ -97,11 +105,11 @@ def _owned_by_caller(queryset: QuerySet, user: User, doctor_id=None) -> QuerySet
     return queryset.none()
 
 
-def weekly_rule_list_visible(*, user: User, doctor_id=None) -> QuerySet[WeeklyRule]:
+def weekly_rule_list_visible(*, user: User, doctor_id: UUID | None = None) -> QuerySet[WeeklyRule]:
     return _owned_by_caller(WeeklyRule.objects.all(), user, doctor_id)
 
 
-def time_off_list_visible(*, user: User, doctor_id=None) -> QuerySet[TimeOff]:
+def time_off_list_visible(*, user: User, doctor_id: UUID | None = None) -> QuerySet[TimeOff]:
     return _owned_by_caller(TimeOff.objects.all(), user, doctor_id)
 
 

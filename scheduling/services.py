@@ -11,6 +11,7 @@ then weekly rules, then slots); every lock wait is bounded (503 `lock_timeout` p
 
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError
@@ -66,7 +67,8 @@ def rule_slot_times(*, rule: WeeklyRule, day: date) -> SlotTimes:
     (its first occurrence); a slot that would overlap the one before it across a clock change
     is left out.
     """
-    length, times = slot_length(), []
+    length = slot_length()
+    times: SlotTimes = []
     wall = datetime.combine(day, rule.start_time)
     last_start = datetime.combine(day, rule.end_time) - length
     while wall <= last_start:
@@ -82,7 +84,9 @@ def _none_booked_check(slots: Iterable[Slot]) -> None:
         raise HasActiveAppointments()
 
 
-def _window_with_slots_create(*, doctor: Doctor, times: SlotTimes, **fields) -> AvailabilityWindow:
+def _window_with_slots_create(
+    *, doctor: Doctor, times: SlotTimes, **fields: Any
+) -> AvailabilityWindow:
     """Write a window and its slots, with one audit entry naming every slot it made."""
     window = AvailabilityWindow.objects.create(doctor=doctor, **fields)
     slots = Slot.objects.bulk_create(
@@ -214,9 +218,10 @@ def weekly_rule_extend(*, rule: WeeklyRule, through: date) -> int:
     made = 0
     with locking_transaction():
         doctor_schedule_lock(doctor_id=rule.doctor_id)
-        rule = weekly_rule_lock(rule_id=rule.pk)
-        if rule is None:
+        locked_rule = weekly_rule_lock(rule_id=rule.pk)
+        if locked_rule is None:
             return 0
+        rule = locked_rule
         first = max(rule.effective_from, clinic_today())
         if rule.generated_through:
             first = max(first, rule.generated_through + timedelta(days=1))
@@ -316,7 +321,13 @@ def weekly_rule_create(
 
 
 def _rule_overlaps(
-    *, doctor, day_of_week, start_time, end_time, effective_from, effective_until
+    *,
+    doctor: Doctor,
+    day_of_week: int,
+    start_time: time,
+    end_time: time,
+    effective_from: date,
+    effective_until: date | None,
 ) -> bool:
     rules = WeeklyRule.objects.filter(
         doctor=doctor, day_of_week=day_of_week, start_time__lt=end_time, end_time__gt=start_time
@@ -335,9 +346,10 @@ def weekly_rule_delete(*, rule: WeeklyRule) -> None:
     """
     with locking_transaction():
         doctor_schedule_lock(doctor_id=rule.doctor_id)
-        rule = weekly_rule_lock(rule_id=rule.pk)
-        if rule is None:  # deleted meanwhile
+        locked_rule = weekly_rule_lock(rule_id=rule.pk)
+        if locked_rule is None:  # deleted meanwhile
             return
+        rule = locked_rule
         upcoming = AvailabilityWindow.objects.filter(weekly_rule=rule, start__gt=timezone.now())
         _none_booked_check(slots_lock(Slot.objects.filter(window__in=upcoming)))
         for window in upcoming:

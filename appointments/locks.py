@@ -2,6 +2,7 @@
 locks in, and the timeout every wait has, are in `core.locks`."""
 
 from datetime import datetime
+from typing import TYPE_CHECKING, TypeAlias, TypedDict
 from uuid import UUID
 
 from django.db.models import Count, OuterRef, QuerySet, Subquery
@@ -11,6 +12,17 @@ from appointments.models import Appointment, IdempotencyRecord, Penalty
 from audit.services import encrypted_fields
 from core.locks import row_lock, row_lock_existing, rows_lock
 from patients.models import Patient
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class PenaltyCount(TypedDict):
+    unresolved_penalties: int
+
+
+# A patient as `patient_lock` reads it: with their count of unresolved no-show penalties.
+LockedPatient: TypeAlias = "WithAnnotations[Patient, PenaltyCount]"
 
 
 def appointment_lock(*, appointment_id: UUID) -> Appointment:
@@ -34,7 +46,7 @@ def appointment_lock_if_free(
     )
 
 
-def patient_lock(*, patient_id: UUID) -> Patient:
+def patient_lock(*, patient_id: UUID) -> LockedPatient:
     """Lock the patient's row, with their user (whom the notifications address) and their
     count of unresolved no-show penalties (`unresolved_penalties`), as of the start of this
     statement: no writer of penalties (a no-show, by the sweep, a doctor or an admin) takes

@@ -13,9 +13,12 @@ transaction; their emails are queued only after the commit, so a broker that is 
 fails or undoes a booking or a move.
 """
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
+from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError
@@ -36,6 +39,7 @@ from appointments.exceptions import (
     SlotUnavailable,
 )
 from appointments.locks import (
+    LockedPatient,
     appointment_lock,
     appointments_lock,
     patient_lock,
@@ -90,14 +94,14 @@ _CONSTRAINT_ERRORS = {
 
 
 @contextmanager
-def _locking_transaction():
+def _locking_transaction() -> Iterator[None]:
     """A locking transaction (`core.locks`) whose constraint violations become the domain
     errors the checks would have raised."""
     try:
         with locking_transaction():
             yield
     except IntegrityError as error:
-        domain_error = _CONSTRAINT_ERRORS.get(violated_constraint(error))
+        domain_error = _CONSTRAINT_ERRORS.get(violated_constraint(error) or "")
         if domain_error is None:
             raise
         raise domain_error() from error
@@ -138,7 +142,7 @@ def status_change_record(
         at=timezone.now(),
         note=note,
     )
-    details = {"status": [from_status or None, appointment.status]}
+    details: dict[str, Any] = {"status": [from_status or None, appointment.status]}
     if not from_status:
         details.update(
             patient=[None, str(appointment.patient_id)],
@@ -166,7 +170,7 @@ def _booking_write(
     *,
     actor: User,
     doctor: Doctor,
-    patient: Patient,
+    patient: LockedPatient,
     slot: Slot,
     reason: str,
     rescheduled_from: Appointment | None = None,
@@ -213,7 +217,7 @@ def _booking_write(
     return appointment
 
 
-def _booking_restriction_check(*, actor: User, patient: Patient, upcoming: int) -> None:
+def _booking_restriction_check(*, actor: User, patient: LockedPatient, upcoming: int) -> None:
     """Limits on a patient booking for themselves (an admin may still book for them):
     `NO_SHOW_PENALTY_LIMIT` unresolved no-show penalties (403 `booking_restricted`), and at
     most `MAX_ACTIVE_APPOINTMENTS_PER_PATIENT` `upcoming` active appointments, so that no one
@@ -228,7 +232,7 @@ def _booking_restriction_check(*, actor: User, patient: Patient, upcoming: int) 
         raise AppointmentLimitReached()
 
 
-def _slot_bookable_check(*, slot_id) -> Slot:
+def _slot_bookable_check(*, slot_id: UUID) -> Slot:
     """The cheap checks, without locks: the slot exists and its time and doctor allow it."""
     slot = Slot.objects.select_related("doctor").filter(pk=slot_id).first()
     if slot is None:
@@ -250,7 +254,9 @@ def _slot_free_check(slot: Slot | None) -> Slot:
     return slot
 
 
-def appointment_book(*, actor: User, patient: Patient, slot_id, reason: str = "") -> Appointment:
+def appointment_book(
+    *, actor: User, patient: Patient, slot_id: UUID, reason: str = ""
+) -> Appointment:
     """Book a free slot for a patient.
 
     Rules, each with its API code: the slot exists and is free (`slot_unavailable`), has not
@@ -366,13 +372,15 @@ def _override_window_remove(appointment: Appointment) -> None:
     nobody else can book the doctor then and the doctor may publish that hour. The
     appointment keeps its doctor, start and end; its `slot` becomes empty. (A completed or
     missed override keeps its window: that hour is over.)"""
+    if appointment.slot_id is None:  # its window is gone already
+        return
     window_delete(window=AvailabilityWindow.objects.get(slots__pk=appointment.slot_id))
     appointment.slot = None
 
 
 def appointment_transition(
     *,
-    appointment_id,
+    appointment_id: UUID,
     action: Action,
     actor: User | None,
     note: str = "",
@@ -409,7 +417,7 @@ def appointment_transition(
 
 
 def appointment_reschedule(
-    *, appointment_id, actor: User, slot_id, reason: str | None = None
+    *, appointment_id: UUID, actor: User, slot_id: UUID, reason: str | None = None
 ) -> Appointment:
     """Move an appointment to another free slot, all or nothing.
 
@@ -475,7 +483,9 @@ def doctor_blacklist_with_cancellations(
     return doctor
 
 
-def feedback_submit(*, appointment_id, actor: User, rating: int, comments: str = "") -> Feedback:
+def feedback_submit(
+    *, appointment_id: UUID, actor: User, rating: int, comments: str = ""
+) -> Feedback:
     """The patient's rating (1-5) of their completed appointment, once.
 
     Only the appointment's patient (403 for the others who can see it); only when
@@ -517,7 +527,7 @@ def feedback_submit(*, appointment_id, actor: User, rating: int, comments: str =
     return feedback
 
 
-def penalty_resolve(*, penalty_id, actor: User) -> Penalty:
+def penalty_resolve(*, penalty_id: UUID, actor: User) -> Penalty:
     """An admin clears a no-show penalty; it no longer counts against bookings. Locks the
     penalty (`core.locks`), so that two resolutions at once record one."""
     with locking_transaction():

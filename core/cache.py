@@ -12,6 +12,8 @@ its timeout, not every call; then the next call tries Redis again, and uses it i
 """
 
 import logging
+from collections.abc import Iterable
+from typing import Any
 
 import redis
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
@@ -34,23 +36,25 @@ class RedisCacheWithFallback(RedisCache):
     module's docstring). `OPTIONS` are Django's: set `socket_connect_timeout` and
     `socket_timeout`, or a silent Redis holds each call for as long as the OS lets it."""
 
-    def __init__(self, server, params) -> None:
+    def __init__(self, server: str | list[str], params: dict[str, Any]) -> None:
         super().__init__(server, params)
-        location = ",".join(self._servers)
+        location = server if isinstance(server, str) else ",".join(server)
         self.breaker = _breakers.setdefault(location, CircuitBreaker(REDIS_RETRY_AFTER_SECONDS))
         self._fallback = LocMemCache(f"redis-fallback:{location}", params)
 
     def reachable(self) -> bool:
         """Whether Redis answers a PING now (within the timeouts), whatever the breaker says."""
         try:
-            return bool(self._cache.get_client(write=True).ping())
+            # django-stubs leaves out RedisCache's client (`_cache`), Django's own private part.
+            client = self._cache.get_client(write=True)  # type: ignore[attr-defined]
+            return bool(client.ping())
         except redis.RedisError:
             return False
 
-    def _call(self, method: str, *args, **kwargs):
+    def _call(self, method: str, *args: Any) -> Any:
         if self.breaker.may_try():
             try:
-                return getattr(super(), method)(*args, **kwargs)
+                return getattr(super(), method)(*args)
             except redis.RedisError as error:
                 self.breaker.trip()
                 logger.warning(
@@ -59,37 +63,56 @@ class RedisCacheWithFallback(RedisCache):
                     error,
                     self.breaker.rest_seconds,
                 )
-        return getattr(self._fallback, method)(*args, **kwargs)
+        return getattr(self._fallback, method)(*args)
 
-    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+    def add(
+        self,
+        key: Any,
+        value: Any,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        version: int | None = None,
+    ) -> Any:
         return self._call("add", key, value, timeout, version)
 
-    def get(self, key, default=None, version=None):
+    def get(self, key: Any, default: Any | None = None, version: int | None = None) -> Any:
         return self._call("get", key, default, version)
 
-    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+    def set(
+        self,
+        key: Any,
+        value: Any,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        version: int | None = None,
+    ) -> Any:
         return self._call("set", key, value, timeout, version)
 
-    def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
+    def touch(
+        self, key: Any, timeout: float | None = DEFAULT_TIMEOUT, version: int | None = None
+    ) -> Any:
         return self._call("touch", key, timeout, version)
 
-    def delete(self, key, version=None):
+    def delete(self, key: Any, version: int | None = None) -> Any:
         return self._call("delete", key, version)
 
-    def get_many(self, keys, version=None):
+    def get_many(self, keys: Iterable[Any], version: int | None = None) -> Any:
         return self._call("get_many", keys, version)
 
-    def has_key(self, key, version=None):
+    def has_key(self, key: Any, version: int | None = None) -> Any:
         return self._call("has_key", key, version)
 
-    def incr(self, key, delta=1, version=None):
+    def incr(self, key: Any, delta: int = 1, version: int | None = None) -> Any:
         return self._call("incr", key, delta, version)
 
-    def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
+    def set_many(
+        self,
+        data: dict[Any, Any],
+        timeout: float | None = DEFAULT_TIMEOUT,
+        version: int | None = None,
+    ) -> Any:
         return self._call("set_many", data, timeout, version)
 
-    def delete_many(self, keys, version=None):
+    def delete_many(self, keys: Iterable[Any], version: int | None = None) -> Any:
         return self._call("delete_many", keys, version)
 
-    def clear(self):
+    def clear(self) -> Any:
         return self._call("clear")

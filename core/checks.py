@@ -1,7 +1,8 @@
 """System checks of CareSlot's own settings (registered in `core.apps.CoreConfig.ready`)."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
+from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import Error, Tags, register
 
@@ -24,7 +25,9 @@ def deployment_secrets() -> dict[str, str | None]:
 
 
 @register(Tags.security, deploy=True)
-def development_secrets_check(app_configs, **kwargs) -> list[Error]:
+def development_secrets_check(
+    app_configs: Sequence[AppConfig] | None, **kwargs: object
+) -> list[Error]:
     """`manage.py check --deploy`: a public development secret is an error.
 
     Django's own `security.W009` lets these defaults pass (they are long and varied enough),

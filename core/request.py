@@ -8,11 +8,16 @@ import ipaddress
 import logging
 import re
 import uuid
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
 
 _REQUEST_ID_FORMAT = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -24,11 +29,14 @@ class RequestContext:
     request: HttpRequest | None = None
 
     @property
-    def user(self):
+    def user(self) -> "AbstractBaseUser | None":
         """The signed-in user of the request (session or JWT: DRF sets it on the Django
         request once it has authenticated), or None."""
         user = getattr(self.request, "user", None)
-        return user if user is not None and user.is_authenticated else None
+        signed_in: AbstractBaseUser | None = (
+            user if user is not None and user.is_authenticated else None
+        )
+        return signed_in
 
 
 _OUTSIDE_REQUEST = RequestContext()
@@ -64,7 +72,7 @@ def client_ip(request: HttpRequest) -> str | None:
 
 
 class RequestContextMiddleware:
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:

@@ -3,6 +3,7 @@
 import re
 import uuid
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from django.db import models
 from rest_framework import serializers
@@ -11,8 +12,14 @@ from rest_framework.exceptions import ErrorDetail, ValidationError
 # The largest value of a bigint column (integer primary keys).
 MAX_BIGINT = 2**63 - 1
 
+# The mixins below go in front of a serializer class; to mypy they are serializers.
+if TYPE_CHECKING:
+    _SerializerMixinBase = serializers.Serializer
+else:
+    _SerializerMixinBase = object
 
-class RejectUnknownFieldsMixin:
+
+class RejectUnknownFieldsMixin(_SerializerMixinBase):
     """Refuse a body that carries fields this endpoint does not accept, with a 400
     `unknown_field` on each: a misspelt field is not silently dropped, and a privileged one
     (`role`, `is_staff`, `status`, `rating`, ids) changes nothing (OWASP API3)."""
@@ -72,11 +79,12 @@ def _json_type_error(field: serializers.Field, value) -> ErrorDetail | None:
     message = field.error_messages["invalid"]
     if "{" in message:  # date and time fields name their formats
         message = "Must be a string."
-    return ErrorDetail(message, code="invalid")
+    return ErrorDetail(str(message), code="invalid")
 
 
 def _primary_key_error(field: serializers.PrimaryKeyRelatedField, value) -> ErrorDetail | None:
     """An id of the type of the model's primary key; a UUID that cannot be one names no row."""
+    assert field.queryset is not None  # the caller's check
     pk = field.queryset.model._meta.pk
     while pk.is_relation:  # a doctor's or patient's id is its user's
         pk = pk.target_field
@@ -95,7 +103,7 @@ def _primary_key_error(field: serializers.PrimaryKeyRelatedField, value) -> Erro
     return None
 
 
-class JsonTypesMixin:
+class JsonTypesMixin(_SerializerMixinBase):
     """Refuse a field whose JSON type is not the one the schema gives it (`_json_type_error`)."""
 
     def to_internal_value(self, data):
@@ -139,7 +147,7 @@ class QuerySerializer(serializers.Serializer):
                 and value != ""  # left out (see core.openapi.strict_input: allowEmptyValue)
                 and not re.fullmatch(r"-?[0-9]+", value)
             ):
-                errors[name] = [ErrorDetail(field.error_messages["invalid"], code="invalid")]
+                errors[name] = [ErrorDetail(str(field.error_messages["invalid"]), code="invalid")]
         if errors:
             raise ValidationError(errors)
         return super().to_internal_value(data)

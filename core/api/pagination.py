@@ -1,18 +1,22 @@
 import re
+from typing import Any
 
 from django.core import exceptions as django_exceptions
-from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db.models import Count, QuerySet, Window
 from django.db.models.query import ModelIterable, ValuesIterable
 from rest_framework import pagination
 from rest_framework.exceptions import ErrorDetail, NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from core.api.input_serializers import MAX_BIGINT
 
 MAX_PAGE_SIZE = 100
+PAGE_SIZE_PARAM = "page_size"
 
 
-class PageSizeMixin:
+class PageSizeMixin(pagination.BasePagination):
     """`?page_size=M`: a whole number of 1 or more; a larger one than the maximum is cut to it.
 
     DRF ignores a `page_size` it cannot read and answers the default page size, so a client's
@@ -20,30 +24,31 @@ class PageSizeMixin:
     says. Left out or empty, the default page size applies.
     """
 
-    page_size_query_param = "page_size"
+    page_size: int | None
+    page_size_query_param: str | None = PAGE_SIZE_PARAM
     page_size_query_description = (
         f"Results per page, at least 1; more than {MAX_PAGE_SIZE} is cut to {MAX_PAGE_SIZE}."
     )
-    max_page_size = MAX_PAGE_SIZE
+    max_page_size: int | None = MAX_PAGE_SIZE
 
-    def get_page_size(self, request):
-        raw = request.query_params.get(self.page_size_query_param, "")
+    def get_page_size(self, request: Request) -> int | None:
+        raw = request.query_params.get(PAGE_SIZE_PARAM, "")
         if raw == "":
             return self.page_size
         if not re.fullmatch(r"[0-9]+", raw) or int(raw) < 1:
             raise ValidationError(
                 {
-                    self.page_size_query_param: [
+                    PAGE_SIZE_PARAM: [
                         ErrorDetail("Give a whole number of 1 or more.", code="invalid")
                     ]
                 }
             )
-        return min(int(raw), self.max_page_size)
+        return min(int(raw), MAX_PAGE_SIZE)
 
-    def get_schema_operation_parameters(self, view):
+    def get_schema_operation_parameters(self, view: APIView) -> list[Any]:
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
-            if parameter["name"] in (self.page_size_query_param, "page"):
+            if parameter["name"] in (PAGE_SIZE_PARAM, "page"):
                 parameter["schema"]["minimum"] = 1
         return parameters
 
@@ -73,14 +78,15 @@ class CountingPaginator(Paginator):
     TOTAL = "_paginator_total"
     count_in_subquery = True  # see `page` and `IndexOrderedPagination`
 
-    def page(self, number):
-        if not self._counts_in_page():
+    def page(self, number: int | str) -> Page:
+        queryset = self._queryset_counted_in_page()
+        if queryset is None:
             return super().page(number)
         number = self._number(number)
         bottom = (number - 1) * self.per_page
         if bottom + self.per_page > MAX_BIGINT:  # past any last page, and past what OFFSET takes
             return super().page(number)
-        counted = self.object_list.annotate(**{self.TOTAL: Window(Count("*"))})
+        counted = queryset.annotate(**{self.TOTAL: Window(Count("*"))})
         if self.count_in_subquery:
             # The filter, true of every row (each counts itself), makes Django put the
             # counting query in a subquery and the page's ORDER BY and LIMIT outside it, so
@@ -91,21 +97,26 @@ class CountingPaginator(Paginator):
         if not rows:
             return super().page(number)
         self.count = self._pop_total(rows)
-        return self._get_page(rows, number, self)
+        # Django's hook for the page class, which django-stubs leaves out.
+        return self._get_page(rows, number, self)  # type: ignore[attr-defined]
 
-    def _counts_in_page(self) -> bool:
-        query = getattr(self.object_list, "query", None)
-        return (
-            isinstance(self.object_list, QuerySet)
-            and self.object_list._iterable_class in (ModelIterable, ValuesIterable)
+    def _queryset_counted_in_page(self) -> QuerySet[Any, Any] | None:
+        """The list, if it is a queryset whose page can carry its count."""
+        rows = self.object_list
+        if not isinstance(rows, QuerySet):
+            return None
+        query = rows.query
+        counts = (
+            rows._iterable_class in (ModelIterable, ValuesIterable)
             and self.orphans == 0
             and not query.distinct
             and not query.combinator
             and not query.where.contains_over_clause  # a filter on a window applies after it
             and not query.is_sliced
         )
+        return rows if counts else None
 
-    def _number(self, number) -> int:
+    def _number(self, number: int | float | str) -> int:
         """`validate_number` without its upper bound, which needs the count: a page past the
         last is found by coming back empty."""
         try:
@@ -118,8 +129,8 @@ class CountingPaginator(Paginator):
             raise EmptyPage(self.error_messages["min_page"])
         return number
 
-    def _pop_total(self, rows) -> int:
-        total = None
+    def _pop_total(self, rows: list[Any]) -> int:
+        total = 0
         for row in rows:
             if isinstance(row, dict):
                 total = row.pop(self.TOTAL)

@@ -82,6 +82,7 @@ class HealthView(APIView):
     )
     def get(self, request):
         database, broker, shared_cache = _database_state(), _broker_state(), _cache_state()
+        code: int
         if database != "ok":
             body, code = {"status": "unavailable"}, status.HTTP_503_SERVICE_UNAVAILABLE
         else:

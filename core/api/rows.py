@@ -9,9 +9,18 @@ builds each row from them directly; the fields still make the schema, and
 import uuid
 from collections.abc import Callable
 from operator import attrgetter
+from typing import TYPE_CHECKING, Any
 
 from rest_framework import serializers
 from rest_framework.relations import PrimaryKeyRelatedField, RelatedField
+
+# A mixin in front of a serializer class; to mypy it is one.
+if TYPE_CHECKING:
+    _SerializerMixinBase = serializers.Serializer
+else:
+    _SerializerMixinBase = object
+
+Column = tuple[str, Callable[[Any], Any], Callable[[Any], Any]]
 
 # Fields whose `to_representation` is exactly a builtin (spared a Python call per value).
 _BUILTIN_WRITES = {
@@ -36,9 +45,11 @@ def _pk_text(pk):
 # `source="*"` get the whole row; related fields must be plain `PrimaryKeyRelatedField`s on one
 # model attribute (they read its `<name>_id` column). Comments, not a docstring: the schema
 # takes a serializer's description from the first docstring of its classes.
-class HandBuiltRows:
+class HandBuiltRows(_SerializerMixinBase):
+    _row_columns: tuple[Column, ...]
+
     @classmethod
-    def row_columns(cls) -> tuple[tuple[str, Callable, Callable], ...]:
+    def row_columns(cls) -> tuple[Column, ...]:
         """(key, read, write) per readable declared field, in their order; built once per
         class (a subclass with other fields has its own)."""
         columns = cls.__dict__.get("_row_columns")
@@ -49,21 +60,25 @@ class HandBuiltRows:
         return columns
 
     @classmethod
-    def _row_column(cls, field) -> tuple[str, Callable, Callable]:
-        if field.source == "*":
-            return field.field_name, _whole_row, field.to_representation
+    def _row_column(cls, field: serializers.Field[Any, Any, Any, Any]) -> Column:
+        # Bound fields (`cls().fields`) have their name and source set.
+        name, source = str(field.field_name), str(field.source)
+        if source == "*":
+            return name, _whole_row, field.to_representation
         if isinstance(field, RelatedField):
             if type(field) is not PrimaryKeyRelatedField or field.pk_field is not None:
-                raise TypeError(f"{cls.__name__}.{field.field_name}: not a plain key field")
-            column = cls.Meta.model._meta.get_field(field.source).attname
-            return field.field_name, attrgetter(column), _pk_text
+                raise TypeError(f"{cls.__name__}.{name}: not a plain key field")
+            # Related fields are on model serializers, whose Meta names the model.
+            model = cls.Meta.model  # type: ignore[attr-defined]
+            column = model._meta.get_field(source).attname
+            return name, attrgetter(column), _pk_text
         write = _BUILTIN_WRITES.get(type(field), field.to_representation)
         if isinstance(field, serializers.UUIDField) and field.uuid_format != "hex_verbose":
             write = field.to_representation
-        return field.field_name, attrgetter(field.source), write
+        return name, attrgetter(source), write
 
-    def to_representation(self, instance) -> dict:
-        row = {}
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        row: dict[str, Any] = {}
         for key, read, write in self.row_columns():
             value = read(instance)
             row[key] = None if value is None else write(value)

@@ -14,9 +14,9 @@ from rest_framework import throttling
 from core.request import client_ip
 
 
-class _Configured:
-    def get_rate(self):
-        return settings.THROTTLE_RATES.get(self.scope)
+class _Configured(throttling.SimpleRateThrottle):
+    def get_rate(self) -> str | None:
+        return settings.THROTTLE_RATES.get(self.scope or "")
 
     def allow_request(self, request, view):
         if not settings.RATE_LIMITS_ENABLED:

@@ -105,8 +105,9 @@ class PatientUpdateSerializer(PatientRegisterSerializer):
     """The fields a patient (or an admin) may change, all optional (used with `partial`).
     `role`, `is_active` and ids are not among them, so sending those changes nothing."""
 
-    username = None
-    password = None
+    # DRF's way to leave out an inherited field.
+    username = None  # type: ignore[assignment]
+    password = None  # type: ignore[assignment]
     reminder_lead_times = serializers.ListField(
         child=ShortDurationField(),
         required=False,

@@ -147,5 +147,6 @@ class SlotQuerySerializer(QuerySerializer):
 
 
 class DoctorSlotQuerySerializer(SlotQuerySerializer):
-    doctor = None
-    specialization = None
+    # DRF's way to leave out an inherited field (the doctor is in the path).
+    doctor = None  # type: ignore[assignment]
+    specialization = None  # type: ignore[assignment]

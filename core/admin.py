@@ -8,12 +8,24 @@ shown as an error message and the change is rolled back. `rows_apply` is the sam
 actions: one service call per selected row, each refused row reported with its reason.
 """
 
+# The admin classes are generic only to mypy (django-stubs).
+from __future__ import annotations
+
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.db import models, transaction
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+
+# django-stubs makes the admin classes generic in their model; at run time they are not.
+if TYPE_CHECKING:
+    _ModelAdmin = admin.ModelAdmin[models.Model]
+    _TabularInline = admin.TabularInline[models.Model, models.Model]
+else:
+    _ModelAdmin = admin.ModelAdmin
+    _TabularInline = admin.TabularInline
 
 from core.errors import DomainError, FieldInvalid, FieldsInvalid
 
@@ -40,7 +52,7 @@ def form_errors_add(form: forms.Form, error: DomainError) -> None:
 
 
 def rows_apply(
-    model_admin: admin.ModelAdmin,
+    model_admin: _ModelAdmin,
     request: HttpRequest,
     rows: Iterable[models.Model],
     apply: Callable[[models.Model], object],
@@ -63,7 +75,7 @@ def rows_apply(
         model_admin.message_user(request, done.format(count=succeeded), messages.SUCCESS)
 
 
-class ServiceModelAdmin(admin.ModelAdmin):
+class ServiceModelAdmin(_ModelAdmin):
     """A ModelAdmin whose add, change and delete call the app's services.
 
     Subclasses implement `service_create(request, form) -> instance` for the add form;
@@ -75,29 +87,35 @@ class ServiceModelAdmin(admin.ModelAdmin):
 
     # The add page's own form and fieldsets where they differ from the change page's (a new
     # doctor comes with an account, say), as in Django's UserAdmin.
-    add_form: type | None = None
-    add_fieldsets: list | None = None
+    add_form: type[forms.ModelForm[Any]] | None = None
+    add_fieldsets: list[tuple[str | None, dict[str, Any]]] | None = None
 
-    def get_fieldsets(self, request, obj=None):
+    def get_fieldsets(self, request: HttpRequest, obj: models.Model | None = None) -> Any:
         if obj is None and self.add_fieldsets is not None:
             return self.add_fieldsets
         return super().get_fieldsets(request, obj)
 
-    def get_form(self, request, obj=None, **kwargs):
+    def get_form(
+        self,
+        request: HttpRequest,
+        obj: models.Model | None = None,
+        change: bool = False,
+        **kwargs: Any,
+    ) -> type[forms.ModelForm[models.Model]]:
         if obj is None and self.add_form is not None:
             kwargs["form"] = self.add_form
-        return super().get_form(request, obj, **kwargs)
+        return super().get_form(request, obj, change, **kwargs)
 
-    def service_create(self, request: HttpRequest, form) -> models.Model:
+    def service_create(self, request: HttpRequest, form: Any) -> models.Model:
         raise NotImplementedError
 
-    def service_update(self, request: HttpRequest, stored: models.Model, form) -> None:
+    def service_update(self, request: HttpRequest, stored: models.Model, form: Any) -> None:
         raise NotImplementedError
 
     def service_delete(self, request: HttpRequest, obj: models.Model) -> None:
         raise NotImplementedError
 
-    def save_model(self, request, obj, form, change):
+    def save_model(self, request: HttpRequest, obj: models.Model, form: Any, change: Any) -> None:
         if change:
             # The form has already written its values onto `obj`; the service gets the row as
             # stored, so that what it checks and audits is the change from there.
@@ -108,10 +126,12 @@ class ServiceModelAdmin(admin.ModelAdmin):
         # success message, the redirect. It becomes the one the service saved.
         obj.__dict__.update(created.__dict__)
 
-    def delete_model(self, request, obj):
+    def delete_model(self, request: HttpRequest, obj: models.Model) -> None:
         self.service_delete(request, obj)
 
-    def delete_queryset(self, request, queryset):
+    def delete_queryset(
+        self, request: HttpRequest, queryset: models.QuerySet[models.Model]
+    ) -> None:
         # All or nothing, like the admin's own bulk delete: the first refusal rolls back the
         # rows deleted before it, and says which row and why.
         with transaction.atomic():
@@ -121,7 +141,9 @@ class ServiceModelAdmin(admin.ModelAdmin):
                 except DomainError as error:
                     raise DomainError(f"Nothing was deleted. {obj}: {error_text(error)}") from error
 
-    def _refusal_shown(self, request: HttpRequest, view: Callable, *args):
+    def _refusal_shown(
+        self, request: HttpRequest, view: Callable[..., HttpResponse], *args: Any
+    ) -> HttpResponse:
         """Run an admin view; a service's refusal, raised inside the view's transaction (rolled
         back by then), becomes an error message on the page the admin came from."""
         try:
@@ -130,15 +152,25 @@ class ServiceModelAdmin(admin.ModelAdmin):
             self.message_user(request, error_text(error), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
         return self._refusal_shown(
             request, super().changeform_view, object_id, form_url, extra_context
         )
 
-    def delete_view(self, request, object_id, extra_context=None):
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         return self._refusal_shown(request, super().delete_view, object_id, extra_context)
 
-    def changelist_view(self, request, extra_context=None):
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         return self._refusal_shown(request, super().changelist_view, extra_context)
 
 
@@ -146,21 +178,21 @@ class ReadOnlyAdminMixin:
     """Records that only the system writes (history, slots, the audit log, idempotency
     records): listed and viewable, never added, edited or deleted by hand."""
 
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
         return False
 
 
-class ReadOnlyModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ReadOnlyModelAdmin(ReadOnlyAdminMixin, _ModelAdmin):
     """A read-only list and view page (see `ReadOnlyAdminMixin`)."""
 
 
-class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
+class ReadOnlyInline(ReadOnlyAdminMixin, _TabularInline):
     """Read-only rows shown inside another record's page (see `ReadOnlyAdminMixin`)."""
 
     extra = 0

@@ -9,6 +9,7 @@ through `DRF_STANDARDIZED_ERRORS["EXCEPTION_HANDLER_CLASS"]`):
 """
 
 from collections import defaultdict
+from typing import Any
 
 from django.db import DatabaseError, InterfaceError, OperationalError
 from drf_standardized_errors.handler import ExceptionHandler
@@ -37,7 +38,7 @@ class LockTimeout(ServiceUnavailable):
     default_detail = "The record is busy; retry shortly."
 
 
-def _cause_is(exc: BaseException, kind: type[BaseException]) -> bool:
+def _cause_is(exc: BaseException | None, kind: type[BaseException]) -> bool:
     while exc is not None:
         if isinstance(exc, kind):
             return True
@@ -45,17 +46,19 @@ def _cause_is(exc: BaseException, kind: type[BaseException]) -> bool:
     return False
 
 
-def _jwt_error_flatten(exc: jwt_exceptions.AuthenticationFailed) -> exceptions.APIException:
+def _jwt_error_flatten(
+    exc: jwt_exceptions.AuthenticationFailed, detail: dict[str, Any]
+) -> exceptions.APIException:
     """simplejwt's errors carry a dict (`detail`, `code`, the token types tried) that the
     formatter would spread into one bogus error per key; clients get one error whose `code` is
     simplejwt's (`token_not_valid`, `user_inactive`, `no_active_account`, ...)."""
     flat = exceptions.AuthenticationFailed(
-        detail=str(exc.detail.get("detail", exc.default_detail)),
-        code=str(exc.detail.get("code", exc.default_code)),
+        detail=str(detail.get("detail", exc.default_detail)),
+        code=str(detail.get("code", exc.default_code)),
     )
     flat.status_code = exc.status_code
     # DRF set the WWW-Authenticate challenge on the original exception.
-    flat.auth_header = getattr(exc, "auth_header", None)
+    flat.auth_header = getattr(exc, "auth_header", None)  # type: ignore[attr-defined]
     return flat
 
 
@@ -85,8 +88,8 @@ class CareSlotExceptionHandler(ExceptionHandler):
     def convert_known_exceptions(self, exc: Exception) -> Exception:
         if isinstance(exc, DomainError):
             return _domain_error_convert(exc)
-        if isinstance(exc, jwt_exceptions.DetailDictMixin) and isinstance(exc.detail, dict):
-            return _jwt_error_flatten(exc)
+        if isinstance(exc, jwt_exceptions.AuthenticationFailed) and isinstance(exc.detail, dict):
+            return _jwt_error_flatten(exc, exc.detail)
         if isinstance(exc, DatabaseError | InterfaceError):
             if _cause_is(exc, pg_errors.LockNotAvailable):
                 return LockTimeout()

@@ -82,7 +82,9 @@ def _code_choices(codes: tuple[str, ...]) -> list[tuple[str, str]]:
 
 
 def _code_enum(name: str, codes: tuple[str, ...]) -> type[models.TextChoices]:
-    return models.TextChoices(name, [(code.upper(), code) for code in sorted(codes)])
+    # Enum's functional API, which django-stubs does not declare for TextChoices.
+    members = [(code.upper(), code) for code in sorted(codes)]
+    return models.TextChoices(name, members)  # type: ignore[call-overload]
 
 
 # Named in SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"], so each choice set keeps one stable name.
@@ -135,7 +137,8 @@ def error_envelope(
 
     class ErrorResponse(serializers.Serializer):
         type = serializers.ChoiceField(choices=kinds.choices)
-        errors = Error(many=True)
+        # Schema only (never validated), so the field may shadow `Serializer.errors`.
+        errors = Error(many=True)  # type: ignore[assignment]
 
         class Meta:
             ref_name = (
@@ -360,7 +363,7 @@ class ErrorResponsesSchema(standardized.AutoSchema):
             type = serializers.ChoiceField(choices=ValidationErrorEnum.choices)
             # No discriminator: an unknown field's `attr` is whatever the client sent, and the
             # request guard's is null; the `code`s keep the variants apart.
-            errors = PolymorphicProxySerializer(
+            errors = PolymorphicProxySerializer(  # type: ignore[assignment]  # as ErrorResponse's
                 component_name=f"{camelize(operation_id)}Error",
                 serializers=items,
                 resource_type_field_name=None,

@@ -78,7 +78,7 @@ def _model_field_allows_blank(field: serializers.Field) -> bool:
     `allow_blank` off the fields it makes read-only, so a blank choice (a patient who gave no
     gender, an appointment's first status change) would go undocumented."""
     model = getattr(getattr(field.parent, "Meta", None), "model", None)
-    if model is None or "." in field.source:
+    if model is None or not isinstance(field.source, str) or "." in field.source:
         return False
     try:
         return model._meta.get_field(field.source).blank

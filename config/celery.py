@@ -6,6 +6,7 @@ the broker and result backend are `REDIS_URL`; with `REDIS_URL` unset, tasks run
 """
 
 import os
+from typing import TypedDict
 
 from celery import Celery
 from celery.signals import worker_init
@@ -38,7 +39,17 @@ TRANSIENT_ERRORS = (OperationalError, InterfaceError, BrokerOperationalError)
 # The options every CareSlot task shares: retried with exponential backoff (and jitter) on
 # transient errors, bounded in time. Tasks take ids and are idempotent, so a retry, or a
 # message delivered twice (acks_late), does the work once.
-TASK_OPTIONS = {
+class TaskOptions(TypedDict):
+    autoretry_for: tuple[type[BaseException], ...]
+    retry_backoff: int
+    retry_backoff_max: int
+    retry_jitter: bool
+    max_retries: int
+    soft_time_limit: int
+    time_limit: int
+
+
+TASK_OPTIONS: TaskOptions = {
     "autoretry_for": TRANSIENT_ERRORS,
     "retry_backoff": 2,
     "retry_backoff_max": 300,

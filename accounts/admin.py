@@ -1,3 +1,5 @@
+from typing import TYPE_CHECKING, Any
+
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -20,13 +22,20 @@ from core.admin import form_errors_add
 from core.errors import DomainError
 from core.validators import NameCharactersValidator
 
+# The mixin goes in front of an account's model form; to mypy it is one.
+if TYPE_CHECKING:
+    _AccountFormBase = forms.ModelForm[User]
+else:
+    _AccountFormBase = object
 
-class UsernameFoldedUniqueMixin:
+
+class UsernameFoldedUniqueMixin(_AccountFormBase):
     """An account form refusing, on its username field, a username another account has up to
     case and Unicode compatibility forms (the database would refuse it at the save)."""
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if data.get("username"):
             try:
                 user_identity_unique_check(username=data["username"], exclude=self.instance)
@@ -48,7 +57,8 @@ class PasswordSetForm(AdminPasswordChangeForm):
     account's tokens are revoked as with any password change."""
 
     def save(self, commit=True):
-        user = self.set_password_and_save(self.user, commit=False)
+        # django-stubs 5.2.9 leaves Django's password mixins out of this form's bases.
+        user = self.set_password_and_save(self.user, commit=False)  # type: ignore[attr-defined]
         if commit:
             user_password_save(user=user)
         return user
@@ -137,8 +147,9 @@ class NewAccountForm(forms.ModelForm):
 
     ACCOUNT_FIELDS = ("username", "email", "password", "first_name", "last_name")
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         try:
             user_identity_unique_check(username=data.get("username"), email=data.get("email"))
         except DomainError as error:

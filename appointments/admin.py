@@ -24,12 +24,12 @@ from doctors.admin import DoctorListFilter
 from scheduling.admin import DOCTOR_SEARCH
 
 PATIENT_SEARCH = ["patient__user__first_name", "patient__user__last_name", "patient__user__email"]
-CLINICAL_FIELDS = ["diagnosis", "treatment_notes"]
+CLINICAL_FIELDS = ("diagnosis", "treatment_notes")
 
 
 class StatusChangeInline(ReadOnlyInline):
     model = AppointmentStatusChange
-    fields = ["at", "from_status", "to_status", "actor", "note"]
+    fields = ("at", "from_status", "to_status", "actor", "note")
     readonly_fields = fields
     ordering = ["at", "id"]
 

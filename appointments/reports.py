@@ -8,7 +8,7 @@ however many appointments, doctors or patients there are, each of them allowed
 """
 
 from datetime import date, timedelta
-from typing import TypedDict
+from typing import Any, TypedDict, cast
 from uuid import UUID
 
 from django.db.models import (
@@ -100,15 +100,22 @@ def report_no_shows(*, date_from: date | None = None, date_to: date | None = Non
     no_shows = Appointment.objects.filter(
         _in_range(date_from, date_to), status=AppointmentStatus.NO_SHOW
     ).order_by()
-    by_doctor = list(
-        no_shows.values("doctor")
-        .annotate(doctor_name=_full_name("doctor__user"), count=Count("pk"))
-        .order_by("-count", "doctor__user__last_name", "doctor__user__first_name", "doctor")
+    # The rows' keys are the TypedDicts' (the values and annotations named here).
+    by_doctor = cast(
+        list[DoctorCount],
+        list(
+            no_shows.values("doctor")
+            .annotate(doctor_name=_full_name("doctor__user"), count=Count("pk"))
+            .order_by("-count", "doctor__user__last_name", "doctor__user__first_name", "doctor")
+        ),
     )
-    by_patient = list(
-        no_shows.values("patient")
-        .annotate(patient_name=_full_name("patient__user"), count=Count("pk"))
-        .order_by("-count", "patient__user__last_name", "patient__user__first_name", "patient")
+    by_patient = cast(
+        list[PatientCount],
+        list(
+            no_shows.values("patient")
+            .annotate(patient_name=_full_name("patient__user"), count=Count("pk"))
+            .order_by("-count", "patient__user__last_name", "patient__user__first_name", "patient")
+        ),
     )
     return {
         "total": sum(row["count"] for row in by_doctor),
@@ -156,7 +163,7 @@ def report_appointments_per_day(
     return [{"date": day, **counts.get(day, empty)} for day in days]
 
 
-def _doctor_feedback(date_from: date | None, date_to: date | None) -> QuerySet[Feedback]:
+def _doctor_feedback(date_from: date | None, date_to: date | None) -> QuerySet[Feedback, Any]:
     """Feedback on one doctor's appointments in the range (for a scalar subquery)."""
     return (
         Feedback.objects.filter(_in_range(date_from, date_to, "appointment__"))

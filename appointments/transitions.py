@@ -214,7 +214,7 @@ def transition_check(
     """
     move = TRANSITIONS[action]
     party = party_of(actor=actor, appointment=appointment)
-    when = move.parties.get(party)
+    when = move.parties.get(party) if party is not None else None
     if when is None:
         raise Forbidden(f"You may not {action.replace('_', '-')} this appointment.")
     if appointment.status not in move.sources:

@@ -25,7 +25,8 @@ class ReportRangeForm(forms.Form):
     date_to = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="To")
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         try:
             reports.report_range_check(date_from=data.get("date_from"), date_to=data.get("date_to"))
         except FieldInvalid as error:

@@ -36,6 +36,7 @@ app.autodiscover_tasks()
 # one too), or the broker was briefly unreachable.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, BrokerOperationalError)
 
+
 # The options every CareSlot task shares: retried with exponential backoff (and jitter) on
 # transient errors, bounded in time. Tasks take ids and are idempotent, so a retry, or a
 # message delivered twice (acks_late), does the work once.

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from core.api.error_pages import (
@@ -11,7 +11,7 @@ from core.api.error_pages import (
 from core.api.health import HealthView
 from core.api.index import IndexView
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("", include("accounts.api.urls")),
     path("", include("patients.api.urls")),
     path("", include("doctors.api.urls")),

@@ -12,7 +12,7 @@ actions: one service call per selected row, each refused row reported with its r
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django import forms
 from django.contrib import admin, messages
@@ -45,17 +45,20 @@ def error_text(error: DomainError) -> str:
     )
 
 
-def form_errors_add(form: forms.Form, error: DomainError) -> None:
+def form_errors_add(form: forms.BaseForm, error: DomainError) -> None:
     """Show a service's refusal on the admin form's fields it is about (or the whole form)."""
     for part in _each(error):
         form.add_error(part.attr if part.attr in form.fields else None, part.message)
 
 
+M = TypeVar("M", bound=models.Model)
+
+
 def rows_apply(
     model_admin: _ModelAdmin,
     request: HttpRequest,
-    rows: Iterable[models.Model],
-    apply: Callable[[models.Model], object],
+    rows: Iterable[M],
+    apply: Callable[[M], object],
     *,
     done: str,
 ) -> None:

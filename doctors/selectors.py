@@ -1,6 +1,7 @@
 """Shared reads about doctors."""
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import DurationField, F, QuerySet, Value
 from django.db.models.functions import Coalesce
 
@@ -8,10 +9,10 @@ from accounts.models import User
 from doctors.models import Doctor
 
 
-def doctor_list_visible(*, user: User) -> QuerySet[Doctor]:
+def doctor_list_visible(*, user: User | AnonymousUser) -> QuerySet[Doctor]:
     """The directory as `user` may see it: blacklisted doctors are listed to admins only."""
     doctors = Doctor.objects.select_related("user", "specialization")
-    if user.is_authenticated and user.is_admin:
+    if isinstance(user, User) and user.is_admin:
         return doctors
     return doctors.filter(is_blacklisted=False)
 

@@ -8,7 +8,7 @@ from patients.models import Patient
 PROFILE_FIELDS = ["date_of_birth", "gender", "contact_number"]
 # What registration takes besides the account (the API's POST /patients/).
 REGISTRATION_FIELDS = [*PROFILE_FIELDS, "insurance_provider", "insurance_policy_number"]
-RECORD_FIELDS = ["insurance_provider", "insurance_policy_number", "allergies", "medical_history"]
+RECORD_FIELDS = ("insurance_provider", "insurance_policy_number", "allergies", "medical_history")
 
 
 @admin.register(Patient)

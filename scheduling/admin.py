@@ -74,7 +74,7 @@ class WeeklyRuleAdmin(CreateOnlyAdmin):
 
 class SlotInline(ReadOnlyInline):
     model = Slot
-    fields = ["start", "end", "is_booked"]
+    fields = ("start", "end", "is_booked")
     readonly_fields = fields
     ordering = ["start"]
     show_change_link = True
@@ -122,7 +122,7 @@ class AvailabilityWindowAdmin(CreateOnlyAdmin):
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
         # A window's slots go with it (`window_delete` removes them): deleting the window
         # needs no permission on slots, which no one may delete by themselves.
-        return deleted, counts, perms_needed - {Slot._meta.verbose_name}, protected
+        return deleted, counts, perms_needed - {str(Slot._meta.verbose_name)}, protected
 
     def service_create(self, request, form):
         data = form.cleaned_data

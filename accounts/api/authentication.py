@@ -9,7 +9,13 @@ would make a token issued just after a revocation, in the same second, indisting
 from one issued just before it.
 """
 
+from typing import cast
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.http import HttpRequest
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.request import Request
 from rest_framework_simplejwt import authentication
 from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.tokens import Token
@@ -33,8 +39,10 @@ def token_revoked_check(*, token: Token, user: User) -> None:
 class JWTAuthentication(authentication.JWTAuthentication):
     """simplejwt's authentication (an inactive user is refused), refusing revoked tokens too."""
 
-    def get_user(self, validated_token):
-        user = super().get_user(validated_token)
+    # simplejwt types the user as a TypeVar (AuthUser) that no override can name.
+    def get_user(self, validated_token: Token) -> AbstractBaseUser:  # type: ignore[override]
+        # simplejwt reads the account from AUTH_USER_MODEL: a User.
+        user = cast(User, super().get_user(validated_token))
         token_revoked_check(token=validated_token, user=user)
         return user
 
@@ -42,4 +50,13 @@ class JWTAuthentication(authentication.JWTAuthentication):
 class JWTScheme(SimpleJWTScheme):
     """The schema's `jwtAuth` security scheme, as drf-spectacular describes simplejwt's."""
 
-    target_class = JWTAuthentication
+    target_class = "accounts.api.authentication.JWTAuthentication"
+
+
+def signed_in_user(request: Request | HttpRequest) -> User:
+    """The user of a request that the view lets in only signed in (its permission classes
+    have refused anyone else by the time it reads the user)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise NotAuthenticated()
+    return user

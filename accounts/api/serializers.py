@@ -3,6 +3,7 @@ from rest_framework import serializers
 from rest_framework_simplejwt import serializers as jwt_serializers
 from rest_framework_simplejwt.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.tokens import Token
 
 from accounts.api.authentication import token_generation_claim_set, token_revoked_check
 from accounts.exceptions import SignInLockedOut
@@ -73,7 +74,8 @@ class TokenObtainSerializer(StrictInputMixin, jwt_serializers.TokenObtainPairSer
         return super().validate(attrs)
 
     @classmethod
-    def get_token(cls, user: User):
+    # simplejwt types the user as a TypeVar (AuthUser) of the whole class; this one is a User.
+    def get_token(cls, user: User) -> Token:  # type: ignore[override]
         token = super().get_token(user)
         token["role"] = Role.ADMIN if user.is_admin else user.role
         token_generation_claim_set(token=token, user=user)
@@ -95,7 +97,7 @@ class TokenRefreshSerializer(StrictInputMixin, jwt_serializers.TokenRefreshSeria
         user = User.objects.filter(pk=user_id).first() if user_id else None
         if user is None or not jwt_settings.USER_AUTHENTICATION_RULE(user):
             raise AuthenticationFailed(
-                self.error_messages["no_active_account"], "no_active_account"
+                str(self.error_messages["no_active_account"]), "no_active_account"
             )
         token_revoked_check(token=refresh, user=user)
         successor = refresh_token_rotate(refresh=refresh, user=user)

@@ -43,12 +43,9 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
             serializer.is_valid(raise_exception=True)
         except TokenError as error:
             raise InvalidToken(error.args[0]) from error
-        audit_record(
-            action="sign_in",
-            target_type="user",
-            target_id=serializer.user.pk,
-            actor=serializer.user,
-        )
+        # simplejwt's sign-in serializer keeps the user it authenticated.
+        user = serializer.user  # type: ignore[attr-defined]
+        audit_record(action="sign_in", target_type="user", target_id=user.pk, actor=user)
         return Response(serializer.validated_data)
 
 

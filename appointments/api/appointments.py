@@ -8,6 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ErrorDetail, PermissionDenied, ValidationError
 from rest_framework.response import Response
 
+from accounts.api.authentication import signed_in_user
 from appointments import selectors, services
 from appointments.api.filters import AppointmentFilter
 from appointments.api.idempotency import KEY_PATTERN, idempotent_response
@@ -86,8 +87,12 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         if getattr(self, "swagger_fake_view", False):
             return Appointment.objects.none()
         if self.action == "list":
-            return selectors.appointment_list_page(user=self.request.user).order_by("start", "pk")
-        return selectors.appointment_list_visible(user=self.request.user).order_by("start", "pk")
+            return selectors.appointment_list_page(user=signed_in_user(self.request)).order_by(
+                "start", "pk"
+            )
+        return selectors.appointment_list_visible(user=signed_in_user(self.request)).order_by(
+            "start", "pk"
+        )
 
     def get_serializer_class(self):
         return AppointmentDetailSerializer if self.action != "list" else AppointmentSerializer
@@ -154,7 +159,7 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def _booking_patient(self, data) -> Patient:
         """Whom the booking is for: a patient always themselves (a `patient` they send is
         ignored); an admin must name one."""
-        user = self.request.user
+        user = signed_in_user(self.request)
         if not user.is_admin:
             if data["override"]:
                 raise PermissionDenied("Only admins may book outside published availability.")

@@ -36,7 +36,10 @@ class MedicalRecordView(GenericAPIView):
 
     def _record(self, patient: Patient) -> dict:
         """The record to show; every showing is written to the audit log."""
-        patient.encounters = medical_record_encounters(patient_id=patient.pk)
+        # MedicalRecordSerializer reads the encounters off the patient.
+        patient.encounters = medical_record_encounters(  # type: ignore[attr-defined]
+            patient_id=patient.pk
+        )
         medical_record_read_record(patient=patient)
         return MedicalRecordSerializer(patient).data
 

@@ -5,6 +5,7 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts.api.authentication import signed_in_user
 from appointments import selectors, services
 from appointments.api.serializers import PenaltySerializer
 from appointments.models import Penalty
@@ -24,7 +25,9 @@ class PenaltyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Penalty.objects.none()
-        return selectors.penalty_list_visible(user=self.request.user).order_by("-created_at", "pk")
+        return selectors.penalty_list_visible(user=signed_in_user(self.request)).order_by(
+            "-created_at", "pk"
+        )
 
     @extend_schema(request=None, responses={200: PenaltySerializer}, summary="Resolve a penalty")
     @action(detail=True, methods=["post"], permission_classes=[IsAdmin])

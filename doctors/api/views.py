@@ -1,6 +1,8 @@
+from typing import Any
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -128,6 +130,7 @@ class DoctorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def partial_update(self, request, pk=None):
         doctor = self.get_object()
         user = request.user
+        input_class: type[serializers.Serializer[Any]]
         if user.is_admin:
             input_class = DoctorAdminUpdateSerializer
         elif str(user.pk) == str(doctor.pk):

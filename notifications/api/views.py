@@ -4,6 +4,7 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts.api.authentication import signed_in_user
 from core.api.filters import StrictBooleanFilter
 from core.api.pagination import PageNumberPagination
 from notifications import services
@@ -33,7 +34,7 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Notification.objects.none()
-        return Notification.objects.filter(recipient=self.request.user).order_by(
+        return Notification.objects.filter(recipient=signed_in_user(self.request)).order_by(
             "-created_at", "pk"
         )
 

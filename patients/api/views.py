@@ -5,6 +5,7 @@ from rest_framework.filters import SearchFilter
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from accounts.api.authentication import signed_in_user
 from core.api.pagination import PageNumberPagination
 from core.api.throttling import ScopedThrottle
 from patients import services
@@ -39,7 +40,7 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no caller
             return Patient.objects.none()
-        return patient_list_visible(user=self.request.user).order_by(
+        return patient_list_visible(user=signed_in_user(self.request)).order_by(
             "user__last_name", "user__first_name", "pk"
         )
 

@@ -1,13 +1,18 @@
+from collections.abc import Callable
+from typing import Any
+
+from django.db.models import Model, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from accounts.api.authentication import signed_in_user
 from core.api.pagination import IndexOrderedPagination, PageNumberPagination
 from core.api.permissions import IsAdmin, IsDoctorOrAdmin
 from core.openapi.error_envelopes import error_responses
@@ -50,21 +55,24 @@ class DoctorScheduleViewSet(
     permission_classes = [IsDoctorOrAdmin]
     pagination_class = PageNumberPagination  # counted in a subquery: the safe form, short lists
     lookup_value_converter = "uuid"
-    selector = None
+    # Each subclass names its serializer (a model's) and the selector its rows come from.
+    serializer_class: type[serializers.ModelSerializer[Any]]
+    selector: Callable[..., QuerySet[Any]]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
-            return self.serializer_class.Meta.model.objects.none()
+            model: type[Model] = self.serializer_class.Meta.model
+            return model._default_manager.none()
         doctor_id = None
         if self.action == "list":
             query = DoctorQuerySerializer(data=self.request.query_params)
             query.is_valid(raise_exception=True)
             doctor_id = query.validated_data.get("doctor")
-        return type(self).selector(user=self.request.user, doctor_id=doctor_id)
+        return type(self).selector(user=signed_in_user(self.request), doctor_id=doctor_id)
 
     def acting_doctor(self, validated: dict) -> Doctor:
         """The doctor a write is for: the caller if a doctor, else the admin's `doctor`."""
-        if self.request.user.is_admin:
+        if signed_in_user(self.request).is_admin:
             if "doctor" not in validated:
                 raise ValidationError(
                     {"doctor": [ErrorDetail("Admins must say which doctor.", code="required")]}

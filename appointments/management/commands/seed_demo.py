@@ -421,7 +421,7 @@ class Command(BaseCommand):
         from_status = appointment.status
         appointment.status = status
         appointment.save(update_fields=["status", "updated_at"])
-        Slot.objects.filter(pk=appointment.slot_id).update(is_booked=False)
+        Slot.objects.filter(appointments=appointment).update(is_booked=False)
         appointment_services.status_change_record(
             appointment=appointment, from_status=from_status, actor=actor, note=note
         )

@@ -105,8 +105,9 @@ def _producer_pools_reset() -> None:
     # The app keeps its broker connection pools once made; drop them so that the next publish
     # connects to the broker now configured.
     pools.reset()
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
+    # Celery's private pools, which celery-types does not declare.
+    celery_app._pool = None  # type: ignore[attr-defined]
+    celery_app.amqp._producer_pool = None  # type: ignore[attr-defined]
 
 
 @contextmanager

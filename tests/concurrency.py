@@ -94,6 +94,7 @@ class InThread:
         assert self.done.is_set(), "the thread did not finish"
         ok, value = self._outcome
         if not ok:
+            assert isinstance(value, BaseException)
             raise value
         return value
 
@@ -115,11 +116,11 @@ def lock_wait_awaited(other: InThread, *, timeout: float = 30) -> bool:
     give_up = time.monotonic() + timeout
     with psycopg.connect(autocommit=True, **params) as watcher:
         while time.monotonic() < give_up:
-            waiting = watcher.execute(
+            row = watcher.execute(
                 "SELECT count(*) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            ).fetchone()[0]
-            if waiting:
+            ).fetchone()
+            if row and row[0]:
                 return True
             if other.done.wait(0.01):
                 return False

@@ -1,6 +1,6 @@
 """factory-boy factories for every model the tests build."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import factory
 from django.utils import timezone
@@ -14,7 +14,7 @@ from scheduling.models import AvailabilityWindow, Slot
 PASSWORD = "correct-horse-battery-42"
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         skip_postgeneration_save = True
@@ -33,7 +33,7 @@ class AdminUserFactory(UserFactory):
     is_staff = True
 
 
-class SpecializationFactory(factory.django.DjangoModelFactory):
+class SpecializationFactory(factory.django.DjangoModelFactory[Specialization]):
     class Meta:
         model = Specialization
         django_get_or_create = ["name"]
@@ -41,7 +41,7 @@ class SpecializationFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Specialty {n}")
 
 
-class DoctorFactory(factory.django.DjangoModelFactory):
+class DoctorFactory(factory.django.DjangoModelFactory[Doctor]):
     class Meta:
         model = Doctor
 
@@ -55,7 +55,7 @@ class DoctorFactory(factory.django.DjangoModelFactory):
     requires_approval = True
 
 
-class PatientFactory(factory.django.DjangoModelFactory):
+class PatientFactory(factory.django.DjangoModelFactory[Patient]):
     class Meta:
         model = Patient
 
@@ -69,12 +69,12 @@ class PatientFactory(factory.django.DjangoModelFactory):
     insurance_policy_number = factory.Sequence(lambda n: f"POL-{n:08d}")
 
 
-def in_future(**delta) -> "timezone.datetime":
+def in_future(**delta: float) -> datetime:
     """An aware UTC time `delta` from now, on the hour."""
     return (timezone.now() + timedelta(**delta)).replace(minute=0, second=0, microsecond=0)
 
 
-class AvailabilityWindowFactory(factory.django.DjangoModelFactory):
+class AvailabilityWindowFactory(factory.django.DjangoModelFactory[AvailabilityWindow]):
     """A window of one slot's length, each a day after the previous one, so that windows of
     one doctor never overlap."""
 
@@ -86,7 +86,7 @@ class AvailabilityWindowFactory(factory.django.DjangoModelFactory):
     end = factory.LazyAttribute(lambda w: w.start + timedelta(hours=1))
 
 
-class SlotFactory(factory.django.DjangoModelFactory):
+class SlotFactory(factory.django.DjangoModelFactory[Slot]):
     """A slot filling its window (a window of the slot's doctor is made for it unless given)."""
 
     class Meta:
@@ -98,7 +98,7 @@ class SlotFactory(factory.django.DjangoModelFactory):
     end = factory.LazyAttribute(lambda s: s.window.end)
 
 
-class AppointmentFactory(factory.django.DjangoModelFactory):
+class AppointmentFactory(factory.django.DjangoModelFactory[Appointment]):
     """An appointment written straight to the database, bypassing the booking service: doctor,
     start and end copy the slot's, as booking does."""
 

@@ -1,13 +1,14 @@
 """The API's routes as the URLconf declares them."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from django.urls import URLResolver, get_resolver
 
 API_PREFIX = "api/v1/"
 
 
-def api_routes() -> Iterator[tuple[str, Callable]]:
+def api_routes() -> Iterator[tuple[str, Any]]:
     """Every route of the API, without its `api/v1/` prefix, with its view."""
 
     def walk(patterns, prefix=""):

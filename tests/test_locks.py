@@ -93,7 +93,7 @@ def _reschedule_while_blacklisting(admin) -> tuple[Appointment, object, object]:
     """A patient reschedules a confirmed appointment; right after the old one is moved (its
     row held), the admin blacklists the doctor with cancellations, let run until it waits
     for a lock; then the reschedule goes on. Returns the old appointment and both answers."""
-    doctor, patient = DoctorFactory(requires_approval=False), PatientFactory()
+    doctor, patient = DoctorFactory.create(requires_approval=False), PatientFactory.create()
     old = appointment_services.appointment_book(
         actor=patient.user, patient=patient, slot_id=slot_published(doctor).pk
     )
@@ -125,7 +125,7 @@ def test_a_reschedule_and_a_blacklisting_of_its_doctor_do_not_deadlock():
     """Locking in opposite orders (the doctor first; the appointments first) deadlocks in
     this interleaving, and one request answers 503; in the one order, one waits for the
     other and both succeed."""
-    admin = AdminUserFactory()
+    admin = AdminUserFactory.create()
     for _ in range(3):
         old, rescheduled, blacklisted = _reschedule_while_blacklisting(admin)
         assert (rescheduled.status_code, blacklisted.status_code) == (201, 200), (
@@ -145,7 +145,7 @@ def test_deleting_a_rule_while_it_is_being_extended_waits_and_removes_all_it_mad
     and commits. The deletion must see what the extension made (no 500 at commit on windows
     still pointing at the deleted rule) and remove it."""
     settings.BOOKING_HORIZON_DAYS = 14
-    doctor = DoctorFactory()
+    doctor = DoctorFactory.create()
     rule = schedule_services.weekly_rule_create(
         doctor=doctor,
         day_of_week=in_future(days=3).weekday(),
@@ -247,15 +247,15 @@ def _time_off_delete(doctor):
 
 def _holiday_delete(doctor):
     holiday = Holiday.objects.create(date=date.today() + timedelta(days=30), name="Founders")
-    return _row_lock_sql(holiday), lambda: _client(AdminUserFactory()).delete(
+    return _row_lock_sql(holiday), lambda: _client(AdminUserFactory.create()).delete(
         f"/api/v1/holidays/{holiday.pk}/"
     )
 
 
 def _penalty_resolve(doctor):
-    appointment = appointment_at(doctor, PatientFactory(), hours=-3, status="no_show")
+    appointment = appointment_at(doctor, PatientFactory.create(), hours=-3, status="no_show")
     penalty = Penalty.objects.create(patient=appointment.patient, appointment=appointment)
-    return _row_lock_sql(penalty), lambda: _client(AdminUserFactory()).post(
+    return _row_lock_sql(penalty), lambda: _client(AdminUserFactory.create()).post(
         f"/api/v1/penalties/{penalty.pk}/resolve/"
     )
 
@@ -275,7 +275,7 @@ def _penalty_resolve(doctor):
 )
 def test_a_write_waiting_for_a_held_lock_answers_503_lock_timeout(write, settings):
     settings.BOOKING_LOCK_TIMEOUT_MS = 200
-    (statement, params), request = write(DoctorFactory())
+    (statement, params), request = write(DoctorFactory.create())
     holder = _LockHolder(statement, params)
     try:
         response = request()

@@ -7,6 +7,7 @@ it) and checks that both took the same number of queries, within the budget, and
 large one really showed the rows.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -15,9 +16,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.models import User
 from appointments.models import AppointmentStatus, AppointmentStatusChange, Feedback, Penalty
 from audit.models import AuditLog
+from doctors.models import Doctor
 from notifications.models import Notification, NotificationKind
+from patients.models import Patient
 from scheduling.models import Holiday, Slot, TimeOff, WeeklyRule
 from tests.conftest import client_for
 from tests.factories import (
@@ -39,15 +43,15 @@ SMALL, LARGE = 5, 30
 class World:
     """Who asks, and about whom."""
 
-    admin: object
-    doctor: object
-    patient: object
+    admin: User
+    doctor: Doctor
+    patient: Patient
 
 
 def _slots(doctor, count: int = ROWS) -> None:
     """`count` free one-hour slots of the doctor on one day, in one window."""
     start = in_future(days=3).replace(hour=0)
-    window = AvailabilityWindowFactory(
+    window = AvailabilityWindowFactory.create(
         doctor=doctor, start=start, end=start + timedelta(hours=count)
     )
     Slot.objects.bulk_create(
@@ -64,7 +68,7 @@ def _slots(doctor, count: int = ROWS) -> None:
 def _appointments(world: World, count: int = ROWS, **fields) -> list:
     """`count` appointments of the world's patient with the world's doctor, a day apart."""
     return [
-        AppointmentFactory(patient=world.patient, doctor=world.doctor, **fields)
+        AppointmentFactory.create(patient=world.patient, doctor=world.doctor, **fields)
         for _ in range(count)
     ]
 
@@ -72,7 +76,7 @@ def _appointments(world: World, count: int = ROWS, **fields) -> list:
 def _windows(world: World) -> None:
     for n in range(ROWS):
         start = in_future(days=n + 2).replace(hour=9)
-        window = AvailabilityWindowFactory(
+        window = AvailabilityWindowFactory.create(
             doctor=world.doctor, start=start, end=start + timedelta(hours=2)
         )
         Slot.objects.bulk_create(
@@ -120,7 +124,7 @@ def _holidays(world: World) -> None:
 
 def _patients_of_doctor(world: World) -> None:
     for _ in range(ROWS):
-        AppointmentFactory(patient=PatientFactory(), doctor=world.doctor)
+        AppointmentFactory.create(patient=PatientFactory.create(), doctor=world.doctor)
 
 
 def _penalties(world: World) -> None:
@@ -193,7 +197,11 @@ PAGED = {
 
 @pytest.fixture
 def world(db) -> World:
-    return World(admin=AdminUserFactory(), doctor=DoctorFactory(), patient=PatientFactory())
+    return World(
+        admin=AdminUserFactory.create(),
+        doctor=DoctorFactory.create(),
+        patient=PatientFactory.create(),
+    )
 
 
 def _read(client, path: str) -> tuple[int, object]:
@@ -244,8 +252,10 @@ def _history(world: World, count: int):
 def _report_rows(world: World, count: int) -> None:
     """`count` appointments of distinct doctors and patients: completed, no-shows, rated."""
     for n in range(count):
-        world_n = World(admin=world.admin, doctor=DoctorFactory(), patient=PatientFactory())
-        appointment = AppointmentFactory(
+        world_n = World(
+            admin=world.admin, doctor=DoctorFactory.create(), patient=PatientFactory.create()
+        )
+        appointment = AppointmentFactory.create(
             patient=world_n.patient,
             doctor=world_n.doctor,
             status=AppointmentStatus.NO_SHOW if n % 2 else AppointmentStatus.COMPLETED,
@@ -254,14 +264,21 @@ def _report_rows(world: World, count: int) -> None:
             Feedback.objects.create(appointment=appointment, doctor=world_n.doctor, rating=5)
 
 
+def _report(path: str) -> Callable[[World, int], str]:
+    """A report's path, asked after `_report_rows` made its rows."""
+
+    def rows_made(world: World, count: int) -> str:
+        _report_rows(world, count)
+        return path
+
+    return rows_made
+
+
 UNPAGED = {
     "appointment history": ("patient", _history),
-    "no-show report": ("admin", lambda w, n: _report_rows(w, n) or "/api/v1/reports/no-shows/"),
-    "appointments report": (
-        "admin",
-        lambda w, n: _report_rows(w, n) or "/api/v1/reports/appointments/",
-    ),
-    "doctors report": ("admin", lambda w, n: _report_rows(w, n) or "/api/v1/reports/doctors/"),
+    "no-show report": ("admin", _report("/api/v1/reports/no-shows/")),
+    "appointments report": ("admin", _report("/api/v1/reports/appointments/")),
+    "doctors report": ("admin", _report("/api/v1/reports/doctors/")),
 }
 
 

@@ -59,7 +59,7 @@ def rows(admin_user, count: int) -> None:
     """`count` rows of every model, each with the related rows its list shows."""
     for _ in range(count):
         n = next(_batch)
-        doctor, patient = DoctorFactory(), PatientFactory()
+        doctor, patient = DoctorFactory.create(), PatientFactory.create()
         WeeklyRule.objects.create(
             doctor=doctor,
             day_of_week=n % 7,
@@ -73,8 +73,10 @@ def rows(admin_user, count: int) -> None:
             doctor=doctor, start=in_future(days=200 + n), end=in_future(days=201 + n)
         )
         Holiday.objects.create(date=timezone.localdate() + timedelta(days=100 + n), name=f"H{n}")
-        booked = AppointmentFactory(doctor=doctor, patient=patient, slot=first)
-        missed = AppointmentFactory(doctor=doctor, patient=patient, slot=second, status="no_show")
+        booked = AppointmentFactory.create(doctor=doctor, patient=patient, slot=first)
+        missed = AppointmentFactory.create(
+            doctor=doctor, patient=patient, slot=second, status="no_show"
+        )
         for appointment in (booked, missed):
             AppointmentStatusChange.objects.create(
                 appointment=appointment, to_status="confirmed", actor=admin_user, at=timezone.now()
@@ -116,10 +118,12 @@ def test_a_list_page_takes_a_bounded_number_of_queries_whatever_its_rows(
 @pytest.mark.django_db
 def test_the_appointment_list_filters_by_status_doctor_specialization_and_date(client, admin_user):
     client.force_login(admin_user)
-    doctor = DoctorFactory()
-    mine = AppointmentFactory(doctor=doctor, status="pending")
-    AppointmentFactory(status="pending")
-    AppointmentFactory(doctor=doctor, status="cancelled", slot__window__start=in_future(days=40))
+    doctor = DoctorFactory.create()
+    mine = AppointmentFactory.create(doctor=doctor, status="pending")
+    AppointmentFactory.create(status="pending")
+    AppointmentFactory.create(
+        doctor=doctor, status="cancelled", slot__window__start=in_future(days=40)
+    )
     url = changelist(Appointment)
 
     def listed(**params):
@@ -150,11 +154,13 @@ def test_a_list_page_is_searched_on_plain_columns_only(client, admin_user, model
 @pytest.mark.django_db
 def test_feedback_is_searched_by_its_doctor(client, admin_user):
     client.force_login(admin_user)
-    doctor = DoctorFactory(user__last_name="Okonkwo")
-    visit = AppointmentFactory(doctor=doctor, status="completed")
+    doctor = DoctorFactory.create(user__last_name="Okonkwo")
+    visit = AppointmentFactory.create(doctor=doctor, status="completed")
     feedback = Feedback.objects.create(appointment=visit, doctor=doctor, rating=5, comments="Kind")
     Feedback.objects.create(
-        appointment=AppointmentFactory(status="completed"), doctor=DoctorFactory(), rating=1
+        appointment=AppointmentFactory.create(status="completed"),
+        doctor=DoctorFactory.create(),
+        rating=1,
     )
 
     listed = client.get(changelist(Feedback), {"q": "Okonkwo"}).context["cl"].result_list
@@ -165,7 +171,7 @@ def test_feedback_is_searched_by_its_doctor(client, admin_user):
 @pytest.mark.django_db
 def test_encrypted_fields_never_reach_the_patient_list(client, admin_user):
     client.force_login(admin_user)
-    PatientFactory(insurance_policy_number="POL-SECRET-1", allergies="Shellfish")
+    PatientFactory.create(insurance_policy_number="POL-SECRET-1", allergies="Shellfish")
 
     page = client.get(changelist(Patient)).content.decode()
 
@@ -176,7 +182,7 @@ def test_encrypted_fields_never_reach_the_patient_list(client, admin_user):
 @pytest.mark.django_db
 def test_a_malformed_doctor_filter_is_the_admins_error_page_not_a_500(client, admin_user):
     client.force_login(admin_user)
-    AppointmentFactory()
+    AppointmentFactory.create()
 
     response = client.get(changelist(Appointment), {"doctor": "not-a-uuid"})
 

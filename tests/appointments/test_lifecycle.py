@@ -29,7 +29,7 @@ def ended_appointment(doctor, patient, status="confirmed", hours_ago=3) -> Appoi
         doctor=doctor, start=start, end=start + timedelta(hours=1)
     )
     slot = Slot.objects.create(doctor=doctor, window=window, start=window.start, end=window.end)
-    return AppointmentFactory(doctor=doctor, patient=patient, slot=slot, status=status)
+    return AppointmentFactory.create(doctor=doctor, patient=patient, slot=slot, status=status)
 
 
 @pytest.mark.django_db

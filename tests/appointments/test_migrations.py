@@ -32,7 +32,7 @@ def _migrate(targets):
 
 def _text_of(*tables: str) -> str:
     with connection.cursor() as cursor:
-        dumps = []
+        dumps: list[str] = []
         for table in tables:
             cursor.execute(f'SELECT t::text FROM "{table}" t')  # noqa: S608 - names above
             dumps.extend(row[0] for row in cursor.fetchall())

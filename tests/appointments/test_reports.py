@@ -34,8 +34,8 @@ def clinic_in_london(settings):
     settings.CLINIC_TIME_ZONE = "Europe/London"
 
 
-def at(*args) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def appointment(doctor, patient, start: datetime, status: str, rating: int | None = None):

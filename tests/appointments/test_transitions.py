@@ -76,7 +76,8 @@ def expected_status(status: str, action: str, role: str, when: str) -> int:
 def appointment_at(status: str, when: str | bool, doctor, patient) -> Appointment:
     """A one-hour appointment in two days ("upcoming"), half an hour in ("started"), or
     ended two hours ago ("ended"; also True, and False for "upcoming")."""
-    when = {True: "ended", False: "upcoming"}.get(when, when)
+    if isinstance(when, bool):
+        when = "ended" if when else "upcoming"
     offset = {
         "upcoming": timedelta(days=2),
         "started": timedelta(minutes=-30),
@@ -87,7 +88,7 @@ def appointment_at(status: str, when: str | bool, doctor, patient) -> Appointmen
         doctor=doctor, start=start, end=start + timedelta(hours=1)
     )
     slot = Slot.objects.create(doctor=doctor, window=window, start=window.start, end=window.end)
-    return AppointmentFactory(doctor=doctor, patient=patient, slot=slot, status=status)
+    return AppointmentFactory.create(doctor=doctor, patient=patient, slot=slot, status=status)
 
 
 def _clear(doctor) -> None:

@@ -19,4 +19,4 @@ def appointment_at(
         doctor=doctor, start=start, end=start + timedelta(hours=1)
     )
     slot = Slot.objects.create(doctor=doctor, window=window, start=window.start, end=window.end)
-    return AppointmentFactory(doctor=doctor, patient=patient, slot=slot, status=status)
+    return AppointmentFactory.create(doctor=doctor, patient=patient, slot=slot, status=status)

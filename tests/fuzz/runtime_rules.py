@@ -81,10 +81,10 @@ def _query_rules(query: dict, world: World) -> None:
     ):
         # An unknown specialization is a 400 (tests/doctors: test_an_unknown_..._is_400).
         query["specialization"] = world.specialization
-    days = [_date_or_none(query.get(name)) for name in ("date_from", "date_to")]
-    if all(days):
+    day_from, day_to = (_date_or_none(query.get(name)) for name in ("date_from", "date_to"))
+    if day_from and day_to:
         # Forwards, and within a report's longest range.
-        first, last = sorted(days)
+        first, last = sorted((day_from, day_to))
         query["date_from"] = first.isoformat()
         query["date_to"] = min(last, first + timedelta(days=30)).isoformat()
 

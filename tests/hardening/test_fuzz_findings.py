@@ -34,7 +34,7 @@ def _database_state(*, reads_too: bool = True) -> str:
     """Every row of every CareSlot table (and the token blacklist), audit log included; without
     `reads_too`, less the audit entries of reads (showing a medical record is recorded)."""
     models = [m for m in apps.get_models() if m._meta.app_label in CAREFUL_APPS]
-    rows = [m.objects.order_by("pk") for m in models]
+    rows = [m._default_manager.order_by("pk") for m in models]
     if not reads_too:
         rows = [r.exclude(action="read") if r.model is AuditLog else r for r in rows]
     return "".join(django_serializers.serialize("json", r) for r in rows)

@@ -23,7 +23,9 @@ def _database_state() -> str:
         for m in apps.get_models()
         if m._meta.app_label in ("accounts", "doctors", "patients", "scheduling", "appointments")
     ]
-    return "".join(django_serializers.serialize("json", m.objects.order_by("pk")) for m in models)
+    return "".join(
+        django_serializers.serialize("json", m._default_manager.order_by("pk")) for m in models
+    )
 
 
 @pytest.fixture

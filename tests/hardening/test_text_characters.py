@@ -98,7 +98,7 @@ def doctor_body(**changes) -> dict:
         "password": PASSWORD,
         "first_name": "Nia",
         "last_name": "New",
-        "specialization": SpecializationFactory().pk,
+        "specialization": SpecializationFactory.create().pk,
         "license_number": "LIC-NEW-1",
         "years_of_experience": 7,
         **changes,

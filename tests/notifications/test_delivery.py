@@ -24,7 +24,7 @@ from tests.factories import DoctorFactory, PatientFactory, UserFactory
 def waiting_notification(recipient=None, **fields) -> Notification:
     """A notification whose email waits, as one does while the broker is down."""
     return Notification.objects.create(
-        recipient=recipient or UserFactory(),
+        recipient=recipient or UserFactory.create(),
         kind="booked",
         title="Appointment booked",
         body="Your appointment with Dr Who on Monday is booked.",

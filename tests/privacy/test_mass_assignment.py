@@ -42,7 +42,8 @@ def _database_state() -> str:
         and model._meta.model_name != "loginfailure"
     ]
     return "".join(
-        django_serializers.serialize("json", model.objects.order_by("pk")) for model in models
+        django_serializers.serialize("json", model._default_manager.order_by("pk"))
+        for model in models
     )
 
 

@@ -38,7 +38,7 @@ def _all_table_text() -> str:
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
         )
         tables = [row[0] for row in cursor.fetchall()]
-        dumps = []
+        dumps: list[str] = []
         for table in tables:
             cursor.execute(f'SELECT t::text FROM "{table}" t')  # noqa: S608 - names from pg_tables
             dumps.extend(row[0] for row in cursor.fetchall())
@@ -70,7 +70,7 @@ def test_no_plaintext_in_any_table_or_log_line(caplog):
     patient = client_for()
     patient.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
 
-    doctor = DoctorFactory(requires_approval=False)
+    doctor = DoctorFactory.create(requires_approval=False)
     slot = slot_published(doctor, start=in_future(days=2).replace(hour=10))
     booking = {"slot": str(slot.pk), "reason": SECRETS["reason"]}
     booked = patient.post("/api/v1/appointments/", booking, HTTP_IDEMPOTENCY_KEY="phi-booking")
@@ -104,7 +104,8 @@ def test_no_plaintext_in_any_table_or_log_line(caplog):
         public = client_for().get(f"/api/v1/doctors/{doctor.pk}/feedback/").json()["results"]
         assert [row["comments"] for row in public] == [SECRETS["feedback_comments"]]
         assert (
-            client_for(AdminUserFactory()).get(record).json()["allergies"] == SECRETS["allergies"]
+            client_for(AdminUserFactory.create()).get(record).json()["allergies"]
+            == SECRETS["allergies"]
         )
         too_long = client_for(doctor.user).patch(
             record, {"allergies": SECRETS["allergies"] + "x" * 20000}
@@ -156,7 +157,7 @@ def _cancelled_rejected_and_rescheduled(patient, doctor) -> None:
     )
     assert moved.json()["reason"] == SECRETS["reschedule_reason"]
 
-    approving = DoctorFactory(requires_approval=True)
+    approving = DoctorFactory.create(requires_approval=True)
     pending = patient.post(
         "/api/v1/appointments/",
         {"slot": str(slot_published(approving, start=day.replace(hour=15)).pk)},

@@ -19,6 +19,7 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/careslot_bench")
@@ -55,6 +56,7 @@ def endpoints(count: int) -> dict:
     patients = list(Patient.objects.select_related("user")[:200])
     doctors = list(Doctor.objects.select_related("user").order_by("license_number")[:100])
     specialization = Specialization.objects.order_by("name").first()
+    assert specialization is not None, "seed the benchmark's clinic first (bench.seed)"
     day = (clinic_today() + timedelta(days=3)).isoformat()
     week_end = (clinic_today() + timedelta(days=9)).isoformat()
     bookings = iter(bookable_pairs(count + WARM_UP))
@@ -151,7 +153,8 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--profile", default="")
     args = parser.parse_args(argv)
-    client, tokens, requests = Client(), {}, endpoints(args.requests)
+    client, requests = Client(), endpoints(args.requests)
+    tokens: dict[Any, Any] = {}
     if args.profile:
         from pyinstrument import Profiler
 

@@ -236,8 +236,9 @@ def write(out: Path, label: str, meta, results, memory, plans) -> list[Path]:
         cost = server_cpu_ms(run)
         if cost:
             row["server_cpu_ms_per_request"] = cost
-            if server_cpu_ms(base):
-                row["ratio_to_baseline_server_cpu"] = round(server_cpu_ms(base) / cost, 3)
+            base_cost = server_cpu_ms(base) if base else None
+            if base_cost:
+                row["ratio_to_baseline_server_cpu"] = round(base_cost / cost, 3)
         summary.append(row)
     document = {
         **meta,

@@ -355,8 +355,11 @@ def pgbench(env: dict, work: Path, clients: int, seconds: int) -> dict:
     pairs = int(planned.stdout.strip().splitlines()[-1])
     length = ["-T", str(seconds)] if pairs >= 2000 * seconds else ["-t", str(pairs // clients)]
     prefix = work / "pgbench"
+    executable = pgbench_path()
+    if executable is None:  # the caller runs this only where pgbench is installed
+        raise RuntimeError("pgbench is not installed")
     command = [
-        pgbench_path(),
+        executable,
         "-n",
         "-M",
         "simple",

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import django
@@ -153,7 +154,10 @@ def schedule_copy(doctors: list[Doctor], patients: list[uuid.UUID], seeded: Seed
     blank = ciphertext(Appointment, "diagnosis", "")
     reason = ciphertext(Appointment, "reason", "Check-up")
     no_note = ciphertext(AppointmentStatusChange, "note", "")
-    windows, slots, appointments, history = [], [], [], []
+    windows: list[tuple[Any, ...]] = []
+    slots: list[list[Any]] = []  # the doctor in place of its id until the rows are copied
+    appointments: list[tuple[Any, ...]] = []
+    history: list[tuple[Any, ...]] = []
     for doctor in doctors:
         for day_index, day in enumerate(days):
             window_id = uuid.uuid4()
@@ -296,7 +300,8 @@ def plan(admin, doctors, patient_users, specializations, seeded: Seeded) -> dict
     taken = set(seeded.patient_hours)
 
     # Contended rounds: each on its own hour, with 50 patients free at that hour.
-    rounds, used_hours = [], set()
+    rounds: list[Any] = []
+    used_hours: set[Any] = set()
     for slot_id, _doctor, start, _day in free:
         if len(rounds) == CONTENTION_ROUNDS:
             break
@@ -399,7 +404,8 @@ def pgbench_pairs(count: int) -> None:
             'start timestamptz, "end" timestamptz); '
             "DROP SEQUENCE IF EXISTS bench_pgbench_seq; CREATE SEQUENCE bench_pgbench_seq"
         )
-        rows, turn = [], 0
+        rows: list[Any] = []
+        turn = 0
         for slot_id, doctor_id, start, end in free:
             for attempt in range(len(patients)):
                 patient = patients[(turn + attempt) % len(patients)]

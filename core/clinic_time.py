@@ -27,7 +27,8 @@ def _zone_names() -> frozenset[str]:
 
 def clinic_zone_name() -> str:
     """The clinic's IANA zone name: the default of every user's `time_zone`."""
-    return settings.CLINIC_TIME_ZONE
+    name: str = settings.CLINIC_TIME_ZONE
+    return name
 
 
 def clinic_zone() -> ZoneInfo:

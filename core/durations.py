@@ -23,11 +23,12 @@ def duration_parse(text: str, *, allow_zero: bool = False) -> timedelta:
     """`48h` -> 48 hours; `1h30m` -> 90 minutes; `0h` only with `allow_zero` (a cutoff that is
     off). Raises `DurationInvalid` otherwise."""
     written = text.strip().lower()
-    if not re.fullmatch(DURATION_PATTERN, written):
+    found = _HOURS_MINUTES.fullmatch(written)
+    if found is None or not re.fullmatch(DURATION_PATTERN, written):
         raise DurationInvalid(
             f"{text!r} is not a duration: write hours and minutes such as 48h, 2h, 30m or 1h30m."
         )
-    parts = _HOURS_MINUTES.fullmatch(written).groups()
+    parts = found.groups()
     hours, minutes = (int(part or 0) for part in parts)
     duration = timedelta(hours=hours, minutes=minutes)
     if not duration and not allow_zero:

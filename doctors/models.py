@@ -14,6 +14,9 @@ class CutoffInstants:
     a list selector added them (`doctors.selectors.doctor_cutoffs_annotate`), so a page needs
     no Doctor per row; else from its doctor."""
 
+    start: datetime
+    doctor: "Doctor"
+
     @property
     def cancel_by(self) -> datetime:
         cutoff = self.__dict__.get("doctor_cancel_cutoff")

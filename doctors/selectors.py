@@ -1,12 +1,16 @@
 """Shared reads about doctors."""
 
+from typing import TypeVar
+
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import DurationField, F, QuerySet, Value
+from django.db.models import DurationField, F, Model, QuerySet, Value
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
 from doctors.models import Doctor
+
+M = TypeVar("M", bound=Model)
 
 
 def doctor_list_visible(*, user: User | AnonymousUser) -> QuerySet[Doctor]:
@@ -17,11 +21,11 @@ def doctor_list_visible(*, user: User | AnonymousUser) -> QuerySet[Doctor]:
     return doctors.filter(is_blacklisted=False)
 
 
-def doctor_cutoffs_annotate(rows: QuerySet, *, doctor: str = "doctor") -> QuerySet:
+def doctor_cutoffs_annotate(rows: QuerySet[M], *, doctor: str = "doctor") -> QuerySet[M]:
     """`rows` (slots, appointments) with their doctor's effective cutoffs as columns
     (`doctor_cancel_cutoff`, `doctor_reschedule_cutoff`), which `CutoffInstants` reads: the
     doctor's own, else the clinic's."""
-    return rows.annotate(
+    annotated: QuerySet[M] = rows.annotate(
         doctor_cancel_cutoff=Coalesce(
             F(f"{doctor}__cancel_cutoff"),
             Value(settings.CANCEL_CUTOFF),
@@ -33,3 +37,4 @@ def doctor_cutoffs_annotate(rows: QuerySet, *, doctor: str = "doctor") -> QueryS
             output_field=DurationField(),
         ),
     )
+    return annotated

@@ -34,7 +34,7 @@ M = timedelta(minutes=1)
 def reminder_leads(appointment) -> list[str]:
     """The lead times (`48h`, `2h`) of the appointment's reminders in the outbox."""
     keys = Notification.objects.filter(kind="reminder", appointment_id=appointment.pk)
-    return sorted(key.rsplit(":", 1)[1] for key in keys.values_list("dedupe_key", flat=True))
+    return sorted(key.rsplit(":", 1)[1] for key in keys.values_list("dedupe_key", flat=True) if key)
 
 
 def sweep_at(moment, *, commit=None) -> int:

@@ -51,7 +51,9 @@ def _post_apply(request) -> date:
     to show again."""
     form = (BookForm if "slot" in request.POST else MoveForm)(request.POST)
     if not form.is_valid():
-        messages.error(request, "; ".join(e for errors in form.errors.values() for e in errors))
+        messages.error(
+            request, "; ".join(str(e) for errors in form.errors.values() for e in errors)
+        )
         return form.cleaned_data.get("date") or clinic_today()
     data = form.cleaned_data
     try:

@@ -39,10 +39,10 @@ def clinic_day(doctors: int, *, booked_each: int = 2):
     start = day_at(9)
     made = []
     for n in range(doctors):
-        doctor = DoctorFactory(requires_approval=n % 2 == 0)
+        doctor = DoctorFactory.create(requires_approval=n % 2 == 0)
         slots = list(window_published(doctor, start=start, hours=4).slots.order_by("start"))
         for slot in slots[:booked_each]:
-            patient = PatientFactory()
+            patient = PatientFactory.create()
             appointment_book(actor=patient.user, patient=patient, slot_id=slot.pk)
         made.append(doctor)
     return start.date(), made

@@ -16,11 +16,17 @@ import signal
 import sys
 import time
 from datetime import datetime
+from types import FrameType
+from typing import TYPE_CHECKING, cast
 
 from django.conf import settings
 from django.db import close_old_connections, connection, connections
 
 from core.db import statement_timeout_default
+
+if TYPE_CHECKING:
+    from celery import Celery
+    from celery.schedules import BaseSchedule
 
 logger = logging.getLogger(__name__)
 
@@ -40,18 +46,19 @@ def background_wake(*, task: str) -> None:
 class BackgroundSchedule:
     """The beat schedule's tasks, each with when it last ran in this process."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app: "Celery") -> None:
         from celery.schedules import maybe_schedule
 
         app.loader.import_default_modules()
         self.app = app
-        self.entries = {
-            entry["task"]: maybe_schedule(entry["schedule"], app=app)
+        # maybe_schedule makes a schedule of a number of seconds or a timedelta too.
+        self.entries: dict[str, BaseSchedule] = {
+            entry["task"]: cast("BaseSchedule", maybe_schedule(entry["schedule"], app=app))
             for entry in settings.CELERY_BEAT_SCHEDULE.values()
         }
         self.last_run: dict[str, datetime | None] = dict.fromkeys(self.entries)
 
-    def run(self, task_name: str) -> None:
+    def run(self, task_name: str) -> datetime:
         """Run one task in this process; a failure is logged and left to its next turn (the
         tasks are idempotent, and the relay retries what it could not send)."""
         close_old_connections()
@@ -62,8 +69,9 @@ class BackgroundSchedule:
         except Exception:
             logger.exception("Background task %s failed.", task_name)
         finally:
-            self.last_run[task_name] = self.app.now()
+            finished = self.last_run[task_name] = self.app.now()
             close_old_connections()
+        return finished
 
     def run_due(self) -> float:
         """Run every task that is due; the seconds until the next one is."""
@@ -71,13 +79,12 @@ class BackgroundSchedule:
         for task_name, schedule in self.entries.items():
             last_run = self.last_run[task_name]
             if last_run is None or schedule.is_due(last_run)[0]:
-                self.run(task_name)
-                last_run = self.last_run[task_name]
+                last_run = self.run(task_name)
             waits.append(schedule.is_due(last_run)[1])
         return max(0.0, min(waits))
 
 
-def _stop(signum, frame) -> None:
+def _stop(signum: int, frame: FrameType | None) -> None:
     sys.exit(0)
 
 

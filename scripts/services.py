@@ -18,6 +18,7 @@ start, and the exit code is 1. `--redis-url` only prints the Redis URL if it ans
 otherwise, and nothing when REDIS_URL is set empty), for `run.sh`.
 """
 
+import io
 import os
 import shutil
 import signal
@@ -191,7 +192,8 @@ def command_run(command: list[str], *, database_url: str) -> int:
 
 def main(argv: list[str]) -> int:
     # Its lines go out in order with those of the command it runs, whatever stdout is.
-    sys.stdout.reconfigure(line_buffering=True)
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)
     if "--redis-url" in argv:
         print(reachable_redis_url())
         return 0
@@ -207,7 +209,7 @@ def main(argv: list[str]) -> int:
         if embedded_started:
             embedded_db.embedded_stop()
         return 1
-    if not command:
+    if not command or database_url is None:
         return 0
     try:
         return command_run(command, database_url=database_url)

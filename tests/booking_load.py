@@ -42,7 +42,7 @@ class Booking:
 
 def _post(base: str, booking: Booking, timeout: float) -> tuple[int, dict, str, bool]:
     parts = urlsplit(base)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    connection = http.client.HTTPConnection(str(parts.hostname), parts.port, timeout=timeout)
     try:
         connection.request(
             "POST",

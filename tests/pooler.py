@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -122,6 +123,13 @@ def _wait_until_pooling(process: subprocess.Popen, url: str, log: Path) -> None:
     pytest.fail(f"pgbouncer did not pool {url} within {STARTUP_SECONDS} s:\n{log.read_text()}")
 
 
+def _value(client: psycopg.Connection, sql: str) -> Any:
+    """The one value `sql` answers."""
+    row = client.execute(sql).fetchone()
+    assert row is not None
+    return row[0]
+
+
 def server_connections_state(pooler: Pooler, database: PooledDatabase, count: int) -> list[dict]:
     """What each of the `count` server connections of `database` carries beyond a fresh
     connection of the pooler's: settings set in the session other than its connect_query's
@@ -140,27 +148,27 @@ def server_connections_state(pooler: Pooler, database: PooledDatabase, count: in
             settings_left = client.execute(
                 "SELECT name, setting FROM pg_settings WHERE source = 'session'"
             ).fetchall()
-            timeout = client.execute(
-                "SELECT setting FROM pg_settings WHERE name = 'statement_timeout'"
-            ).fetchone()[0]
+            timeout = _value(
+                client, "SELECT setting FROM pg_settings WHERE name = 'statement_timeout'"
+            )
             states.append(
                 {
-                    "backend": client.execute("SELECT pg_backend_pid()").fetchone()[0],
+                    "backend": _value(client, "SELECT pg_backend_pid()"),
                     "settings": sorted(
                         (name, value) for name, value in settings_left if name not in tracked
                     ),
                     "statement_timeout_ms": int(timeout),
-                    "advisory_locks": client.execute(
+                    "advisory_locks": _value(
+                        client,
                         "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
-                        "AND pid = pg_backend_pid()"
-                    ).fetchone()[0],
-                    "cursors": client.execute("SELECT count(*) FROM pg_cursors").fetchone()[0],
-                    "prepared": client.execute(
-                        "SELECT count(*) FROM pg_prepared_statements"
-                    ).fetchone()[0],
-                    "temporary_tables": client.execute(
-                        "SELECT count(*) FROM pg_class WHERE relnamespace = pg_my_temp_schema()"
-                    ).fetchone()[0],
+                        "AND pid = pg_backend_pid()",
+                    ),
+                    "cursors": _value(client, "SELECT count(*) FROM pg_cursors"),
+                    "prepared": _value(client, "SELECT count(*) FROM pg_prepared_statements"),
+                    "temporary_tables": _value(
+                        client,
+                        "SELECT count(*) FROM pg_class WHERE relnamespace = pg_my_temp_schema()",
+                    ),
                 }
             )
         return states

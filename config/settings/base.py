@@ -8,6 +8,7 @@ in-process when no Redis is configured.
 import re
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from celery.schedules import crontab
@@ -354,7 +355,7 @@ NOTIFICATION_RELAY_SECONDS = env.int("NOTIFICATION_RELAY_SECONDS", default=60)
 REMINDER_SWEEP_MINUTES = env.int("REMINDER_SWEEP_MINUTES", default=5)
 
 # What `celery -A config beat` runs, and how often (times of day in UTC).
-CELERY_BEAT_SCHEDULE = {
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "no-show-sweep": {
         "task": "appointments.no_show_sweep",
         "schedule": timedelta(minutes=NO_SHOW_SWEEP_MINUTES),

@@ -93,7 +93,7 @@ def _booking(slot: Slot) -> Booking:
 
 def _slots(count: int) -> list[Slot]:
     """`count` free slots of one doctor, an hour each, on days from three days ahead."""
-    doctor = DoctorFactory()
+    doctor = DoctorFactory.create()
     return [
         slot_published(doctor, start=in_future(days=3 + n // 8).replace(hour=8 + n % 8))
         for n in range(count)

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
@@ -10,7 +12,7 @@ class Command(BaseCommand):
         "process wakes it (core/background.py): `make run` without Redis. Stops on SIGTERM."
     )
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         tasks = ", ".join(entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values())
         self.stdout.write(
             f"Background work in this process, at start and on its schedule: {tasks}."

@@ -113,6 +113,8 @@ def _component_stem(status_code: str, codes: tuple[str, ...], operation_id: str 
     shared = _shared_stem(status_code, codes)
     if shared is not None:
         return shared
+    if operation_id is None:  # asked without one only for the shared sets
+        raise ValueError(f"The {status_code} codes {codes} are an operation's own: name it.")
     # A 400's client errors sit beside its validation errors, `...ErrorResponse400`.
     return camelize(operation_id) + ("Client" if status_code == "400" else "")
 
@@ -174,7 +176,9 @@ def _field_error_serializer(operation_id: str, attr: str, codes: set[str]):
     """drf-standardized-errors' error of one field, its component named in letters and digits
     only (a header's `Idempotency-Key` made a name with a hyphen, which generators mangle)."""
     serializer = get_error_serializer(operation_id, attr, codes)
-    serializer.Meta.ref_name = re.sub(r"[^A-Za-z0-9]", "", serializer.Meta.ref_name)
+    # drf-standardized-errors makes each with a Meta naming its component.
+    meta = serializer.Meta  # type: ignore[attr-defined]
+    meta.ref_name = re.sub(r"[^A-Za-z0-9]", "", meta.ref_name)
     return serializer
 
 

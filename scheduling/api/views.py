@@ -220,7 +220,7 @@ class FreeSlotListView(ListAPIView):
 
     serializer_class = SlotSerializer
     permission_classes = [AllowAny]
-    query_serializer_class = None
+    query_serializer_class: type[serializers.Serializer[Any]]
 
     def query(self) -> dict:
         query = self.query_serializer_class(data=self.request.query_params)

@@ -1,12 +1,13 @@
 from http import HTTPStatus
 
-from core.errors import DomainError
+from core.errors import DomainError, ItemisedConflict
 from scheduling.exceptions import SlotInPast
 
 __all__ = [
     "AppointmentLimitReached",
     "BeyondBookingHorizon",
     "BookingRestricted",
+    "ClinicClosed",
     "DoctorUnavailable",
     "DuplicateFeedback",
     "IdempotencyKeyReused",
@@ -14,6 +15,7 @@ __all__ = [
     "InvalidTransition",
     "LeadTimeViolation",
     "PatientConflict",
+    "SeriesConflict",
     "SlotInPast",
     "SlotUnavailable",
 ]
@@ -44,6 +46,22 @@ class DoctorUnavailable(DomainError):
 class PatientConflict(DomainError):
     code = "patient_conflict"
     message = "The patient already has an appointment at that time."
+
+
+class ClinicClosed(DomainError):
+    """A series' date on a clinic holiday (a single booking answers `slot_unavailable`)."""
+
+    code = "clinic_closed"
+    message = "The clinic is closed that day."
+
+
+class SeriesConflict(ItemisedConflict):
+    """Some visits of a series cannot be booked, so none is: one item per such visit, `attr`
+    its clinic-local date, `code` why (`slot_unavailable`, `clinic_closed`,
+    `doctor_unavailable`, `patient_conflict`)."""
+
+    code = "series_conflict"
+    message = "Some visits of the series cannot be booked; nothing was booked."
 
 
 class BookingRestricted(DomainError):

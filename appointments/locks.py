@@ -8,7 +8,7 @@ from uuid import UUID
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from appointments.models import Appointment, IdempotencyRecord, Penalty
+from appointments.models import Appointment, AppointmentSeries, IdempotencyRecord, Penalty
 from audit.services import encrypted_fields
 from core.locks import row_lock, row_lock_existing, rows_lock
 from patients.models import Patient
@@ -23,6 +23,11 @@ class PenaltyCount(TypedDict):
 
 # A patient as `patient_lock` reads it: with their count of unresolved no-show penalties.
 LockedPatient: TypeAlias = "WithAnnotations[Patient, PenaltyCount]"
+
+
+def series_lock(*, series_id: UUID) -> AppointmentSeries:
+    """The series, locked: one cancellation of its visits at a time."""
+    return row_lock_existing(AppointmentSeries.objects.filter(pk=series_id))
 
 
 def appointment_lock(*, appointment_id: UUID) -> Appointment:

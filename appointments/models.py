@@ -28,6 +28,59 @@ ACTIVE_STATUSES = (AppointmentStatus.PENDING, AppointmentStatus.CONFIRMED)
 _ACTIVE = Q(status__in=ACTIVE_STATUSES)
 
 
+class SeriesStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class AppointmentSeries(models.Model):
+    """A patient's recurring visits with one doctor: every `every_weeks` weeks on the weekday
+    and at the clinic-local wall time of the first, `count` times or through the clinic-local
+    day `until` (one of the two). Booked all or nothing (`appointments.services.series_book`);
+    each visit is then an ordinary appointment with its own lifecycle, linked by `series`.
+    `status` becomes `cancelled` once none of its visits is still pending or confirmed
+    through a series cancel."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="series")
+    doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="series")
+    every_weeks = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(4)]
+    )
+    count = models.PositiveSmallIntegerField(null=True, blank=True)
+    until = models.DateField(null=True, blank=True)
+    status = models.CharField(
+        max_length=16, choices=SeriesStatus.choices, default=SeriesStatus.ACTIVE
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "appointment series"
+        indexes = [
+            models.Index(fields=["patient", "created_at"], name="appointments_series_patient"),
+            models.Index(fields=["doctor", "created_at"], name="appointments_series_doctor"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(every_weeks__gte=1, every_weeks__lte=4),
+                name="appointments_series_every_1_4_weeks",
+            ),
+            # A count or an end date, never both nor neither.
+            models.CheckConstraint(
+                condition=Q(count__isnull=False, until__isnull=True)
+                | Q(count__isnull=True, until__isnull=False),
+                name="appointments_series_count_or_until",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient} with {self.doctor} every {self.every_weeks} week(s)"
+
+
 class Appointment(CutoffInstants, models.Model):
     """A patient's booking of a doctor's slot, moving through `appointments.transitions`.
 
@@ -55,6 +108,13 @@ class Appointment(CutoffInstants, models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="rescheduled_to"
     )
     is_override = models.BooleanField(default=False)
+    series = models.ForeignKey(
+        AppointmentSeries,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="appointments",
+    )
     diagnosis = encrypt(models.TextField(blank=True))
     treatment_notes = encrypt(models.TextField(blank=True))
     created_by = models.ForeignKey(

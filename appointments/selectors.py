@@ -4,10 +4,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
 
-from django.db.models import F, QuerySet
+from django.db.models import F, Prefetch, QuerySet
 
 from accounts.models import User
-from appointments.models import Appointment, Penalty
+from appointments.models import Appointment, AppointmentSeries, Penalty
 from appointments.transitions import CALLED_OFF
 from audit.services import encrypted_fields
 from core.clinic_time import day_bounds
@@ -20,14 +20,15 @@ ENCRYPTED_APPOINTMENT_FIELDS = sorted(encrypted_fields(Appointment))
 ENCRYPTED_PATIENT_FIELDS = sorted(encrypted_fields(Patient))
 
 
-def _visible_to(appointments: QuerySet[Appointment], user: User) -> QuerySet[Appointment]:
+def _visible_to(rows: QuerySet, user: User) -> QuerySet:
+    """Rows of appointments (or series) `user` may see, by their `patient` and `doctor`."""
     if user.is_admin:
-        return appointments
+        return rows
     if user.is_doctor:
-        return appointments.filter(doctor_id=user.pk)
+        return rows.filter(doctor_id=user.pk)
     if user.is_patient:
-        return appointments.filter(patient_id=user.pk)
-    return appointments.none()
+        return rows.filter(patient_id=user.pk)
+    return rows.none()
 
 
 def appointment_list_visible(*, user: User) -> QuerySet[Appointment]:
@@ -52,16 +53,27 @@ def appointment_list_page(*, user: User) -> QuerySet[Appointment]:
     "`GET /appointments/`"), and so do the doctor's cutoffs (`cancel_by`, `reschedule_by`).
     One query for the page whatever its size, which also counts the rows
     (`core.api.pagination.CountingPaginator`)."""
-    return _visible_to(
-        doctor_cutoffs_annotate(
-            Appointment.objects.only(*_LIST_FIELDS).annotate(
-                patient_first_name=F("patient__user__first_name"),
-                patient_last_name=F("patient__user__last_name"),
-                doctor_first_name=F("doctor__user__first_name"),
-                doctor_last_name=F("doctor__user__last_name"),
-            )
-        ),
-        user,
+    return _visible_to(_list_shaped(), user)
+
+
+def _list_shaped() -> QuerySet[Appointment]:
+    return doctor_cutoffs_annotate(
+        Appointment.objects.only(*_LIST_FIELDS).annotate(
+            patient_first_name=F("patient__user__first_name"),
+            patient_last_name=F("patient__user__last_name"),
+            doctor_first_name=F("doctor__user__first_name"),
+            doctor_last_name=F("doctor__user__last_name"),
+        )
+    )
+
+
+def series_list_visible(*, user: User) -> QuerySet[AppointmentSeries]:
+    """Series `user` may see, as appointments are seen (a patient their own, a doctor their
+    own, admins all), each with its visits shaped as a list page's rows, by start: three
+    queries for a page of series however many visits they hold."""
+    series = AppointmentSeries.objects.select_related("patient__user", "doctor__user")
+    return _visible_to(series, user).prefetch_related(
+        Prefetch("appointments", queryset=_list_shaped().order_by("start", "pk"))
     )
 
 

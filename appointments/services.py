@@ -13,9 +13,9 @@ transaction; their emails are queued only after the commit, so a broker that is 
 fails or undoes a booking or a move.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -31,11 +31,13 @@ from appointments.exceptions import (
     AppointmentLimitReached,
     BeyondBookingHorizon,
     BookingRestricted,
+    ClinicClosed,
     DoctorUnavailable,
     DuplicateFeedback,
     InvalidTransition,
     LeadTimeViolation,
     PatientConflict,
+    SeriesConflict,
     SlotUnavailable,
 )
 from appointments.locks import (
@@ -44,15 +46,18 @@ from appointments.locks import (
     appointments_lock,
     patient_lock,
     penalty_lock,
+    series_lock,
 )
 from appointments.models import (
     ACTIVE_STATUSES,
     Appointment,
+    AppointmentSeries,
     AppointmentStatus,
     AppointmentStatusChange,
     Feedback,
     Penalty,
     PenaltyKind,
+    SeriesStatus,
 )
 from appointments.transitions import (
     CALLED_OFF,
@@ -69,8 +74,9 @@ from audit.services import (
     audit_record,
     model_values,
 )
+from core.clinic_time import clinic_zone, wall_time_occurrence
 from core.db import violated_constraint
-from core.errors import EndNotAfterStart, FieldInvalid, Forbidden
+from core.errors import DomainError, EndNotAfterStart, FieldInvalid, Forbidden
 from core.locks import locking_transaction
 from doctors.locks import doctor_lock, doctor_share_lock
 from doctors.models import Doctor
@@ -79,7 +85,7 @@ from patients.models import Patient
 from scheduling.exceptions import SlotInPast
 from scheduling.locks import doctor_schedule_lock, slot_lock, slots_lock
 from scheduling.models import AvailabilityWindow, Slot
-from scheduling.selectors import slot_is_closed
+from scheduling.selectors import slot_closures
 from scheduling.services import schedule_reach_check, window_delete
 
 MAX_OVERRIDE_LENGTH = timedelta(hours=24)
@@ -117,15 +123,19 @@ def _booking_time_check(*, start: datetime) -> None:
         raise BeyondBookingHorizon(attr="slot")
 
 
-def _patient_active_counts(*, patient: Patient, start: datetime, end: datetime) -> tuple[int, int]:
+def _patient_active_counts(*, patient: Patient, slots: Sequence[Slot]) -> tuple[int, list[bool]]:
     """(upcoming, overlapping): how many of the patient's active appointments are still to
-    come, and how many overlap `start`-`end`. One query, read under the patient's lock: no
-    booking of theirs can add to either meanwhile (a cancellation may only lower them)."""
+    come, and, per slot of `slots`, whether one of them overlaps it. One query, read under the
+    patient's lock: no booking of theirs can add to either meanwhile (a cancellation may only
+    lower them)."""
+    overlaps = {
+        f"overlaps_{index}": Count("pk", filter=Q(start__lt=slot.end, end__gt=slot.start))
+        for index, slot in enumerate(slots)
+    }
     counts = Appointment.objects.filter(patient=patient, status__in=ACTIVE_STATUSES).aggregate(
-        upcoming=Count("pk", filter=Q(start__gt=timezone.now())),
-        overlapping=Count("pk", filter=Q(start__lt=end, end__gt=start)),
+        upcoming=Count("pk", filter=Q(start__gt=timezone.now())), **overlaps
     )
-    return counts["upcoming"], counts["overlapping"]
+    return counts["upcoming"], [bool(counts[name]) for name in overlaps]
 
 
 def status_change_record(
@@ -166,6 +176,43 @@ def status_change_record(
     return change
 
 
+def _bookings_check(
+    *,
+    actor: User,
+    doctor: Doctor,
+    patient: Patient,
+    slots: Sequence[Slot],
+    is_override: bool = False,
+) -> list[DomainError | None]:
+    """Every rule of booking `slots` (locked, free, of `doctor`) for `patient`, checked under
+    the locks the caller holds (the doctor shared, the slots, the patient), on what is there
+    now. The single booking and the series both book through here.
+
+    Rules about the whole request are raised: the patient's own limits for all of `slots`
+    at once (`_booking_restriction_check`) and the doctor's standing (`doctor_unavailable`).
+    Rules about one slot are answered per slot, None where it may be booked: a clinic holiday
+    on its day (`ClinicClosed`), the doctor's time off over it (`DoctorUnavailable`), neither
+    for an override (its hour is the admin's choice), and an active appointment of the
+    patient overlapping it (`PatientConflict`)."""
+    upcoming, overlapping = _patient_active_counts(patient=patient, slots=slots)
+    _booking_restriction_check(actor=actor, patient=patient, upcoming=upcoming, adding=len(slots))
+    if doctor.is_blacklisted:
+        raise DoctorUnavailable()
+    closures = {} if is_override else slot_closures(slots=slots)
+    problems: list[DomainError | None] = []
+    for slot, overlaps in zip(slots, overlapping, strict=True):
+        closure = closures.get(slot.pk)
+        if closure == "holiday":
+            problems.append(ClinicClosed())
+        elif closure == "time_off":
+            problems.append(DoctorUnavailable("The doctor is away at that time."))
+        elif overlaps:
+            problems.append(PatientConflict())
+        else:
+            problems.append(None)
+    return problems
+
+
 def _booking_write(
     *,
     actor: User,
@@ -177,20 +224,47 @@ def _booking_write(
     keep_confirmed: bool = False,
     is_override: bool = False,
 ) -> Appointment:
-    """Re-check under the locks (the doctor shared, the slot and the patient, held by the
-    caller) and write the appointment, the slot's booked mark, the first history row and the
-    notifications of the patient and the doctor (emailed after the commit).
+    """Book one slot: re-check it under the locks the caller holds (`_bookings_check`) and
+    write it (`_appointment_write`). A closed hour is answered as `slot_unavailable`, as
+    API.md has it for a single booking (a series names the closure). The new appointment of
+    a reschedule stays in the old one's series."""
+    [problem] = _bookings_check(
+        actor=actor, doctor=doctor, patient=patient, slots=[slot], is_override=is_override
+    )
+    if isinstance(problem, ClinicClosed | DoctorUnavailable):
+        raise SlotUnavailable("The doctor is not available at that time.", attr="slot")
+    if problem is not None:
+        raise problem
+    return _appointment_write(
+        actor=actor,
+        doctor=doctor,
+        patient=patient,
+        slot=slot,
+        reason=reason,
+        series_id=rescheduled_from.series_id if rescheduled_from else None,
+        rescheduled_from=rescheduled_from,
+        keep_confirmed=keep_confirmed,
+        is_override=is_override,
+    )
+
+
+def _appointment_write(
+    *,
+    actor: User,
+    doctor: Doctor,
+    patient: Patient,
+    slot: Slot,
+    reason: str,
+    series_id=None,
+    rescheduled_from: Appointment | None = None,
+    keep_confirmed: bool = False,
+    is_override: bool = False,
+) -> Appointment:
+    """Write a checked booking: the appointment, the slot's booked mark, the first history row
+    and the notifications of the patient and the doctor (emailed after the commit).
 
     The appointment is `pending` when the doctor requires approval, unless it replaces a
     confirmed one (`keep_confirmed`, a reschedule): that stays confirmed."""
-    upcoming, overlapping = _patient_active_counts(patient=patient, start=slot.start, end=slot.end)
-    _booking_restriction_check(actor=actor, patient=patient, upcoming=upcoming)
-    if not is_override and slot_is_closed(slot=slot):
-        raise SlotUnavailable("The doctor is not available at that time.", attr="slot")
-    if doctor.is_blacklisted:
-        raise DoctorUnavailable()
-    if overlapping:
-        raise PatientConflict()
     appointment = Appointment.objects.create(
         patient=patient,
         doctor=doctor,
@@ -201,6 +275,7 @@ def _booking_write(
         if doctor.requires_approval and not keep_confirmed
         else AppointmentStatus.CONFIRMED,
         reason=reason,
+        series_id=series_id,
         rescheduled_from=rescheduled_from,
         is_override=is_override,
         created_by=actor,
@@ -217,18 +292,20 @@ def _booking_write(
     return appointment
 
 
-def _booking_restriction_check(*, actor: User, patient: LockedPatient, upcoming: int) -> None:
+def _booking_restriction_check(
+    *, actor: User, patient: LockedPatient, upcoming: int, adding: int
+) -> None:
     """Limits on a patient booking for themselves (an admin may still book for them):
     `NO_SHOW_PENALTY_LIMIT` unresolved no-show penalties (403 `booking_restricted`), and at
-    most `MAX_ACTIVE_APPOINTMENTS_PER_PATIENT` `upcoming` active appointments, so that no one
-    hoards a clinic's slots (409 `appointment_limit_reached`). Checked under the patient's
-    lock only (`patient_lock`, `_patient_active_counts`), where their appointments cannot
-    grow underneath."""
+    most `MAX_ACTIVE_APPOINTMENTS_PER_PATIENT` active appointments to come once the `adding`
+    new ones are booked (a series counts whole), so that no one hoards a clinic's slots (409
+    `appointment_limit_reached`). Checked under the patient's lock only (`patient_lock`,
+    `_patient_active_counts`), where their appointments cannot grow underneath."""
     if actor.is_admin:
         return
     if patient.unresolved_penalties >= settings.NO_SHOW_PENALTY_LIMIT:
         raise BookingRestricted()
-    if upcoming >= settings.MAX_ACTIVE_APPOINTMENTS_PER_PATIENT:
+    if upcoming + adding > settings.MAX_ACTIVE_APPOINTMENTS_PER_PATIENT:
         raise AppointmentLimitReached()
 
 
@@ -326,6 +403,166 @@ def appointment_book_override(
             reason=reason,
             is_override=True,
         )
+
+
+def _series_starts(
+    *, first: datetime, every_weeks: int, count: int | None, until: date | None
+) -> list[tuple[date, datetime | None]]:
+    """The clinic-local day and start of each visit of a series: the first's, then every
+    `every_weeks` weeks at the same clinic-local wall time (so a series keeps its hour across
+    a change of the clocks), `count` visits or through `until`. A start is None on a day when
+    the clocks skip that hour. Refuses (400) a series of one visit, of more than
+    `SERIES_MAX_OCCURRENCES` or reaching past the booking horizon."""
+    local = first.astimezone(clinic_zone())
+    step = timedelta(weeks=every_weeks)
+    attr = "count" if count is not None else "until"
+    if count is None:
+        if until < local.date():
+            raise FieldInvalid("The series cannot end before its first visit.", attr="until")
+        count = (until - local.date()) // step + 1
+    if count < 2:
+        raise FieldInvalid("A series has at least two visits.", attr=attr)
+    if count > settings.SERIES_MAX_OCCURRENCES:
+        raise FieldInvalid(
+            f"A series has at most {settings.SERIES_MAX_OCCURRENCES} visits.", attr=attr
+        )
+    days = [local.date() + step * index for index in range(count)]
+    last = datetime.combine(days[-1], local.time(), tzinfo=clinic_zone())
+    if last >= timezone.now() + timedelta(days=settings.BOOKING_HORIZON_DAYS):
+        raise BeyondBookingHorizon("The series reaches past the booking horizon.", attr=attr)
+    return [(day, wall_time_occurrence(day, local.time())) for day in days]
+
+
+def series_book(
+    *,
+    actor: User,
+    patient: Patient,
+    slot_id,
+    every_weeks: int,
+    count: int | None = None,
+    until: date | None = None,
+    reason: str = "",
+) -> AppointmentSeries:
+    """Book a recurring series of visits with the doctor of the slot `slot_id`, all or nothing.
+
+    The visits are the first slot's and then, every `every_weeks` weeks, the doctor's slot
+    starting at the same clinic-local weekday and wall time (`_series_starts`), `count` of
+    them or through the clinic-local day `until`. Rules: the first slot as for a single booking
+    (it exists, its time, its doctor's standing); the rule (400 on `count`/`until`: two visits
+    at least, `SERIES_MAX_OCCURRENCES` at most, the last within the booking horizon); a
+    patient booking for themselves fits the whole series under their limits
+    (`_booking_restriction_check`); then every visit under every rule of a single booking
+    (`_bookings_check`). If any visit cannot be booked, none is: 409 `series_conflict` naming
+    each such visit's clinic-local date and why (no free slot then, holiday, time off, the
+    patient's overlapping appointment). Otherwise each visit is an ordinary appointment of the
+    series, with its history row, audit entry and notifications, and the series is audited.
+
+    Locks (`core.locks`): the doctor shared, every visit's slot in one statement in key order
+    (two series over common dates lock their common slots in the same order, so one waits
+    for the other and never deadlocks), the patient; everything is re-checked under them.
+    """
+    first = _slot_bookable_check(slot_id=slot_id)
+    visits = _series_starts(first=first.start, every_weeks=every_weeks, count=count, until=until)
+    starts = [start for _, start in visits if start is not None]
+    candidates = Slot.objects.filter(doctor_id=first.doctor_id, start__in=starts)
+    with _locking_transaction():
+        doctor = doctor_share_lock(doctor_id=first.doctor_id)
+        slot_at = {slot.start: slot for slot in slots_lock(candidates)}
+        patient = patient_lock(patient_id=patient.pk)
+        problems: dict[date, DomainError] = {}
+        free: list[tuple[date, Slot]] = []
+        for day, start in visits:
+            slot = slot_at.get(start)
+            if start is None:
+                problems[day] = SlotUnavailable("The clocks skip that hour that day.")
+            elif slot is None:
+                problems[day] = SlotUnavailable("The doctor has no slot at that time.")
+            elif slot.is_booked:
+                problems[day] = SlotUnavailable()
+            else:
+                free.append((day, slot))
+        checked = _bookings_check(
+            actor=actor, doctor=doctor, patient=patient, slots=[slot for _, slot in free]
+        )
+        for (day, _), problem in zip(free, checked, strict=True):
+            if problem is not None:
+                problems[day] = problem
+        if problems:
+            raise SeriesConflict(
+                (day.isoformat(), problem) for day, problem in sorted(problems.items())
+            )
+        series = AppointmentSeries.objects.create(
+            patient=patient,
+            doctor=doctor,
+            every_weeks=every_weeks,
+            count=count,
+            until=until,
+            created_by=actor,
+        )
+        audit_model_create(
+            instance=series,
+            fields=["patient", "doctor", "every_weeks", "count", "until"],
+            actor=actor,
+        )
+        for _, slot in free:
+            _appointment_write(
+                actor=actor,
+                doctor=doctor,
+                patient=patient,
+                slot=slot,
+                reason=reason,
+                series_id=series.pk,
+            )
+        return series
+
+
+def series_cancel(
+    *, series_id, actor: User, from_appointment_id=None, reason: str = ""
+) -> AppointmentSeries:
+    """Cancel the visits of a series still to come: all of them (`from_appointment_id` None)
+    or the visit `from_appointment_id` and those after it.
+
+    Visits already started, or no longer pending or confirmed, are left as they are. Each
+    visit is cancelled exactly as a single cancel would cancel it (the transition table
+    decides whether `actor` may; its history row with `reason` as note, its audit entry, its
+    notifications, its slot freed), all or nothing: one refusal (403, 409) cancels none. Rules:
+    `from_appointment_id` is a visit of this series (400 on `from`); something is left to
+    cancel (409 `invalid_transition`). The series becomes `cancelled` once none of its visits
+    is pending or confirmed.
+
+    Locks (`core.locks`): the series, then its visits to cancel (key order), then their slots;
+    a visit moved meanwhile by another request is not in the set once the lock is had.
+    """
+    since = timezone.now()
+    if from_appointment_id is not None:
+        first = Appointment.objects.filter(series_id=series_id, pk=from_appointment_id).first()
+        if first is None:
+            raise FieldInvalid("That appointment is not a visit of this series.", attr="from")
+        since = max(since, first.start)
+    with _locking_transaction():
+        series = series_lock(series_id=series_id)
+        due = appointments_lock(
+            series.appointments.filter(
+                status__in=ACTIVE_STATUSES, start__gte=since, start__gt=timezone.now()
+            )
+        )
+        if not due:
+            raise InvalidTransition("No visit of this series is left to cancel.")
+        slots_lock(Slot.objects.filter(pk__in=[a.slot_id for a in due if a.slot_id]))
+        for appointment in due:
+            _transition_apply(
+                appointment=appointment, action=Action.CANCEL, actor=actor, note=reason
+            )
+        if not series.appointments.filter(status__in=ACTIVE_STATUSES).exists():
+            series.status = SeriesStatus.CANCELLED
+            series.save(update_fields=["status"])
+            audit_model_update(
+                instance=series,
+                before={"status": SeriesStatus.ACTIVE},
+                action="cancel",
+                actor=actor,
+            )
+        return series
 
 
 def _transition_apply(

@@ -33,6 +33,16 @@ class DomainError(Exception):
         super().__init__(self.message)
 
 
+class ItemisedConflict(DomainError):
+    """A refusal of a request about several items, made of one refusal per item: the envelope
+    answers this error's own `code` first, then one error per refused item, its `attr` naming
+    the item and its `code` and `detail` saying why (a series' dates, each with its reason)."""
+
+    def __init__(self, items: Iterable[tuple[str, DomainError]], message: str | None = None):
+        self.items = list(items)
+        super().__init__(message)
+
+
 class Forbidden(DomainError):
     """The caller can see the record but may not do this to it (a 403; docs/api.md, "Roles and
     who sees what")."""

@@ -15,8 +15,10 @@ and never going back to an earlier step:
    rating; shared by a booking, so that none lands for a doctor being blacklisted, while
    bookings of one doctor never wait for each other; then the doctor's user row
    (blacklisting deactivates it);
-4. appointments (`appointments.locks`);
-5. slots (`scheduling.locks`), then the windows removed with them;
+4. a recurring series (`appointments.locks.series_lock`: cancelling its visits), then
+   appointments (`appointments.locks`);
+5. slots (`scheduling.locks`), then the windows removed with them; a series' booking locks
+   all its visits' slots in one statement;
 6. the patient's row (`appointments.locks.patient_lock`), then the patient's user row (a
    profile update writes the profile's row before its user's);
 7. penalties (`appointments.locks.penalty_lock`).

@@ -1,13 +1,25 @@
 """Shared reads about availability and free slots."""
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from functools import cache
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Exists, F, Model, OuterRef, Prefetch, QuerySet
+from django.db.models import (
+    DateField,
+    DateTimeField,
+    Exists,
+    F,
+    Model,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    UUIDField,
+    Value,
+)
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -113,12 +125,54 @@ def time_off_list_visible(*, user: User, doctor_id: UUID | None = None) -> Query
     return _owned_by_caller(TimeOff.objects.all(), user, doctor_id)
 
 
-def slot_is_closed(*, slot: Slot) -> bool:
-    """Whether time off of the slot's doctor or a clinic holiday covers the slot. One query:
-    it runs inside every booking's locked transaction."""
-    local_day = slot.start.astimezone(clinic_zone()).date()
-    time_off = TimeOff.objects.filter(
-        doctor_id=slot.doctor_id, start__lt=slot.end, end__gt=slot.start
-    ).values("pk")
-    holiday = Holiday.objects.filter(date=local_day).values("pk")
-    return time_off.union(holiday, all=True).exists()
+def slot_closures(*, slots: Sequence[Slot]) -> dict[Any, str]:
+    """Which of `slots` are closed, by slot id, and why: `"holiday"` when a clinic holiday
+    falls on the slot's clinic-local day, otherwise `"time_off"` when time off of its doctor
+    covers any of it. Open slots are left out. One query however many slots: it runs inside
+    every booking's locked transaction (a series' too)."""
+    if not slots:
+        return {}
+    zone = clinic_zone()
+    day_of = {slot.pk: slot.start.astimezone(zone).date() for slot in slots}
+    # Both halves select the same five annotations, so that their columns line up.
+    time_off = (
+        TimeOff.objects.filter(
+            doctor_id__in={slot.doctor_id for slot in slots},
+            start__lt=max(slot.end for slot in slots),
+            end__gt=min(slot.start for slot in slots),
+        )
+        .annotate(
+            kind=Value("time_off"),
+            whose=F("doctor_id"),
+            since=F("start"),
+            until=F("end"),
+            day=Value(None, output_field=DateField()),
+        )
+        .values_list("kind", "whose", "since", "until", "day")
+    )
+    holidays = (
+        Holiday.objects.filter(date__in=set(day_of.values()))
+        .annotate(
+            kind=Value("holiday"),
+            whose=Value(None, output_field=UUIDField()),
+            since=Value(None, output_field=DateTimeField()),
+            until=Value(None, output_field=DateTimeField()),
+            day=F("date"),
+        )
+        .values_list("kind", "whose", "since", "until", "day")
+    )
+    rows = list(time_off.union(holidays, all=True))
+    closed_days = {day for kind, _, _, _, day in rows if kind == "holiday"}
+    absences = [
+        (whose, since, until) for kind, whose, since, until, _ in rows if kind == "time_off"
+    ]
+    closures = {}
+    for slot in slots:
+        if day_of[slot.pk] in closed_days:
+            closures[slot.pk] = "holiday"
+        elif any(
+            whose == slot.doctor_id and since < slot.end and until > slot.start
+            for whose, since, until in absences
+        ):
+            closures[slot.pk] = "time_off"
+    return closures

@@ -9,6 +9,7 @@ from rest_framework.exceptions import ErrorDetail, PermissionDenied, ValidationE
 from rest_framework.response import Response
 
 from accounts.api.authentication import signed_in_user
+from accounts.models import User
 from appointments import selectors, services
 from appointments.api.filters import AppointmentFilter
 from appointments.api.idempotency import KEY_PATTERN, idempotent_response
@@ -61,6 +62,22 @@ BOOKING_ERRORS = (
 )
 
 
+def booking_patient(*, user: User, data: dict) -> Patient:
+    """Whom a booking (or a series) is for: a patient always themselves (a `patient` they send
+    is ignored); an admin must name one."""
+    if not user.is_admin:
+        if data.get("override"):
+            raise PermissionDenied("Only admins may book outside published availability.")
+        # Only the id: the booking service locks and reads the patient itself, and loading
+        # the row here would decrypt its four encrypted fields for nothing.
+        return get_object_or_404(Patient.objects.only("pk"), pk=user.pk)
+    if "patient" not in data:
+        raise ValidationError(
+            {"patient": [ErrorDetail("Admins must say which patient.", code="required")]}
+        )
+    return data["patient"]
+
+
 def appointment_detail_data(appointment: Appointment) -> dict:
     """The appointment as its parties see it, its clinical notes included (an audited read)."""
     services.clinical_notes_read_record(appointment=appointment)
@@ -69,7 +86,7 @@ def appointment_detail_data(appointment: Appointment) -> dict:
 
 @extend_schema(tags=["appointments"])
 @extend_schema_view(list=extend_schema(summary="List appointments"))
-# Raised by the view itself, not a serializer (appointments.api.idempotency, _booking_patient).
+# Raised by the view itself, not a serializer (appointments.api.idempotency, booking_patient).
 @extend_validation_errors(["invalid"], field_name="Idempotency-Key", actions=["create"])
 @extend_validation_errors(["required"], field_name="patient", actions=["create"])
 class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -133,7 +150,7 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         serializer = AppointmentBookSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        patient = self._booking_patient(data)
+        patient = booking_patient(user=signed_in_user(request), data=data)
 
         def book() -> Response:
             if data["override"]:
@@ -155,22 +172,6 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         if key is None:
             return book()
         return idempotent_response(user=request.user, key=key, payload=request.data, respond=book)
-
-    def _booking_patient(self, data) -> Patient:
-        """Whom the booking is for: a patient always themselves (a `patient` they send is
-        ignored); an admin must name one."""
-        user = signed_in_user(self.request)
-        if not user.is_admin:
-            if data["override"]:
-                raise PermissionDenied("Only admins may book outside published availability.")
-            # Only the id: the booking service locks and reads the patient itself, and loading
-            # the row here would decrypt its four encrypted fields for nothing.
-            return get_object_or_404(Patient.objects.only("pk"), pk=user.pk)
-        if "patient" not in data:
-            raise ValidationError(
-                {"patient": [ErrorDetail("Admins must say which patient.", code="required")]}
-            )
-        return data["patient"]
 
     @extend_schema(summary="One appointment, with its clinical notes")
     def retrieve(self, request, pk=None):

@@ -2,7 +2,13 @@ from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
 from accounts.api.fields import FullNameField
-from appointments.models import Appointment, AppointmentStatusChange, Feedback, Penalty
+from appointments.models import (
+    Appointment,
+    AppointmentSeries,
+    AppointmentStatusChange,
+    Feedback,
+    Penalty,
+)
 from core.api.fields import AwareDateTimeField, StrictUUIDField
 from core.api.input_serializers import InputSerializer
 from core.api.rows import HandBuiltRows
@@ -43,6 +49,7 @@ class AppointmentSerializer(HandBuiltRows, serializers.ModelSerializer):
             "is_override",
             "cancel_by",
             "reschedule_by",
+            "series",
             "created_at",
             "updated_at",
         ]
@@ -101,6 +108,82 @@ class AppointmentBookSerializer(InputSerializer):
                 {"slot": [ErrorDetail("This field is required.", code="required")]}
             )
         return attrs
+
+
+class SeriesBookSerializer(InputSerializer):
+    """A series: its first slot and its rule, `count` visits or through `until`."""
+
+    slot = StrictUUIDField(help_text="The first visit's slot.")
+    every_weeks = serializers.IntegerField(
+        min_value=1, max_value=4, help_text="Weeks between visits."
+    )
+    count = serializers.IntegerField(
+        min_value=2,
+        max_value=32767,
+        required=False,
+        help_text="How many visits, the first included (at most `SERIES_MAX_OCCURRENCES`).",
+    )
+    until = serializers.DateField(
+        required=False, help_text="The clinic-local day of the last possible visit, included."
+    )
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    patient = serializers.PrimaryKeyRelatedField(
+        queryset=Patient.objects.all(), required=False, help_text="Admins only, and required."
+    )
+
+    schema_alternatives = [
+        {"required": ["count"], "not": {"required": ["until"]}},
+        {"required": ["until"], "not": {"required": ["count"]}},
+    ]
+
+    def validate(self, attrs):
+        if "count" in attrs and "until" in attrs:
+            raise serializers.ValidationError(
+                {"until": [ErrorDetail("Give `count` or `until`, not both.", code="invalid")]}
+            )
+        if "count" not in attrs and "until" not in attrs:
+            raise serializers.ValidationError(
+                {"count": [ErrorDetail("Give `count` or `until`.", code="required")]}
+            )
+        return attrs
+
+
+class SeriesCancelSerializer(InputSerializer):
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+    def get_fields(self):
+        # `from` is a Python keyword, so it cannot be declared as a class attribute.
+        fields = super().get_fields()
+        fields["from"] = StrictUUIDField(
+            required=False,
+            allow_null=True,
+            help_text="Cancel this visit and those after it; null or left out: every visit "
+            "still to come.",
+        )
+        return fields
+
+
+class SeriesSerializer(serializers.ModelSerializer):
+    patient_name = FullNameField("patient")
+    doctor_name = FullNameField("doctor")
+    appointments = AppointmentSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = AppointmentSeries
+        fields = [
+            "id",
+            "patient",
+            "patient_name",
+            "doctor",
+            "doctor_name",
+            "every_weeks",
+            "count",
+            "until",
+            "status",
+            "created_at",
+            "appointments",
+        ]
+        read_only_fields = fields
 
 
 class StatusChangeSerializer(serializers.ModelSerializer):

@@ -8,10 +8,14 @@ from appointments.api import (
     medical_records,
     penalties,
     reports,
+    series,
 )
 
 router = SimpleRouter(use_regex_path=False)
 router.register("appointments", appointments.AppointmentViewSet, basename="appointment")
+router.register(
+    "appointment-series", series.AppointmentSeriesViewSet, basename="appointment-series"
+)
 router.register("penalties", penalties.PenaltyViewSet, basename="penalty")
 
 urlpatterns = [

@@ -257,6 +257,8 @@ IDEMPOTENCY_KEY_TTL = env_duration("IDEMPOTENCY_KEY_TTL", timedelta(hours=24))
 # A patient may hold at most this many upcoming pending or confirmed appointments, so that
 # no one can hoard a clinic's slots (OWASP API6).
 MAX_ACTIVE_APPOINTMENTS_PER_PATIENT = env.int("MAX_ACTIVE_APPOINTMENTS_PER_PATIENT", default=10)
+# The most visits one recurring series may book (each is locked and checked in one transaction).
+SERIES_MAX_OCCURRENCES = env.int("SERIES_MAX_OCCURRENCES", default=26)
 
 # Redis and background work: unset or empty REDIS_URL runs tasks in-process -----------------
 

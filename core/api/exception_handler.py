@@ -5,7 +5,8 @@ database failures a client can retry into the drf-standardized-errors envelope (
 through `DRF_STANDARDIZED_ERRORS["EXCEPTION_HANDLER_CLASS"]`):
 `{"type", "errors": [{"code", "detail", "attr"}]}`. A `FieldInvalid` becomes a
 `validation_error` on its field, a `Forbidden` DRF's 403, any other domain error a
-`client_error` with its code, status and `attr`.
+`client_error` with its code, status and `attr` (an `ItemisedConflict` followed by one error
+per refused item).
 """
 
 from collections import defaultdict
@@ -18,7 +19,7 @@ from rest_framework import exceptions, status
 from rest_framework.settings import api_settings
 from rest_framework_simplejwt import exceptions as jwt_exceptions
 
-from core.errors import DomainError, FieldInvalid, FieldsInvalid, Forbidden
+from core.errors import DomainError, FieldInvalid, FieldsInvalid, Forbidden, ItemisedConflict
 
 
 class ServiceUnavailable(exceptions.APIException):
@@ -68,6 +69,7 @@ class DomainErrorResponse(exceptions.APIException):
     def __init__(self, error: DomainError) -> None:
         self.status_code = error.status
         self.attr = error.attr
+        self.items = error.items if isinstance(error, ItemisedConflict) else []
         super().__init__(detail=error.message, code=error.code)
 
 
@@ -105,7 +107,12 @@ class CareSlotExceptionHandler(ExceptionHandler):
 
     def format_exception(self, exc: exceptions.APIException) -> dict:
         data = super().format_exception(exc)
-        if isinstance(exc, DomainErrorResponse) and exc.attr:
-            for error in data["errors"]:
-                error["attr"] = exc.attr
+        if isinstance(exc, DomainErrorResponse):
+            if exc.attr:
+                for error in data["errors"]:
+                    error["attr"] = exc.attr
+            data["errors"].extend(
+                {"code": item.code, "detail": item.message, "attr": attr}
+                for attr, item in exc.items
+            )
         return data

@@ -291,7 +291,7 @@ class TestDatabaseRefusesDoubleBooking:
     ):
         elsewhere = slot_published(DoctorFactory(), start=slot.start)
         AppointmentFactory(slot=elsewhere, doctor=elsewhere.doctor, patient=patient)
-        monkeypatch.setattr(services, "_patient_active_counts", lambda **kwargs: (0, 0))
+        monkeypatch.setattr(services, "_patient_active_counts", lambda **kwargs: (0, [False]))
         response = book(patient_client, slot)
         assert response.status_code == 409
         assert error_codes(response) == ["patient_conflict"]

@@ -9,10 +9,12 @@ slot, history, ratings and penalties are never edited by hand.
 
 from django import forms
 from django.contrib import admin
+from django.db.models import Count
 
 from appointments import services
 from appointments.models import (
     Appointment,
+    AppointmentSeries,
     AppointmentStatusChange,
     Feedback,
     IdempotencyRecord,
@@ -75,7 +77,7 @@ class AppointmentAdmin(ServiceModelAdmin):
     inlines = [StatusChangeInline]
     fieldsets = [
         (None, {"fields": ["patient", "doctor", "slot", "start", "end", "status", "reason"]}),
-        ("Origin", {"fields": ["rescheduled_from", "is_override", "created_by"]}),
+        ("Origin", {"fields": ["series", "rescheduled_from", "is_override", "created_by"]}),
         ("Clinical notes (encrypted at rest)", {"fields": CLINICAL_FIELDS}),
         ("Dates", {"fields": ["created_at", "updated_at"]}),
     ]
@@ -149,6 +151,68 @@ class AppointmentAdmin(ServiceModelAdmin):
     @admin.action(description="Mark the selected appointments as no-shows")
     def no_show(self, request, queryset):
         self._move(request, queryset, Action.NO_SHOW, "Marked {count} appointment(s) no-show.")
+
+
+class SeriesVisitInline(ReadOnlyInline):
+    model = Appointment
+    fields = ["start", "end", "status", "slot"]
+    readonly_fields = fields
+    ordering = ["start"]
+    show_change_link = True
+
+
+@admin.register(AppointmentSeries)
+class AppointmentSeriesAdmin(ReadOnlyModelAdmin):
+    """Booked whole through `series_book` (the API); here listed, shown with their visits, and
+    their visits still to come cancelled with the action, through `series_cancel`. Each
+    visit is an appointment of its own, moved on the appointments' page."""
+
+    list_display = [
+        "created_at",
+        "patient",
+        "doctor",
+        "every_weeks",
+        "count",
+        "until",
+        "status",
+        "visits",
+    ]
+    list_filter = ["status", DoctorListFilter, "every_weeks", "created_at"]
+    search_fields = [*PATIENT_SEARCH, *DOCTOR_SEARCH]
+    list_select_related = ["patient__user", "doctor__user"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at"]
+    fields = [
+        "patient",
+        "doctor",
+        "every_weeks",
+        "count",
+        "until",
+        "status",
+        "created_by",
+        "created_at",
+    ]
+    inlines = [SeriesVisitInline]
+    actions = ["cancel_remaining"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(visit_count=Count("appointments"))
+
+    @admin.display(description="visits", ordering="visit_count")
+    def visits(self, series: AppointmentSeries) -> int:
+        return series.visit_count
+
+    @admin.action(description="Cancel the visits still to come of the selected series")
+    def cancel_remaining(self, request, queryset):
+        rows_apply(
+            self,
+            request,
+            queryset,
+            lambda series: services.series_cancel(
+                series_id=series.pk, actor=request.user, reason="Cancelled in the admin site."
+            ),
+            done="Cancelled the remaining visits of {count} series.",
+        )
 
 
 @admin.register(AppointmentStatusChange)

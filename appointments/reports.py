@@ -63,6 +63,8 @@ class DoctorReportRow(TypedDict):
     completed: int
     no_shows: int
     cancellations: int
+    series_visits: int
+    series: int
     mean_rating: float | None
     rating_count: int
 
@@ -129,7 +131,8 @@ def report_appointments_per_day(
     *, date_from: date | None = None, date_to: date | None = None
 ) -> list[dict]:
     """Appointments per clinic-local day of their start, counted per status (every status is
-    a key, with 0 where none) and in all (`total`), oldest day first. Every day from
+    a key, with 0 where none), in all (`total`) and those that are visits of a recurring
+    series (`series_visits`), oldest day first. Every day from
     `date_from` to `date_to` is listed, those without appointments with zeros; an end left
     out is the first or last day that has an appointment. One query.
 
@@ -143,6 +146,7 @@ def report_appointments_per_day(
         .annotate(
             **{status: Count("pk", filter=Q(status=status)) for status in STATUSES},
             total=Count("pk"),
+            series_visits=Count("pk", filter=Q(series__isnull=False)),
         )
         .order_by("day")
     )
@@ -158,7 +162,7 @@ def report_appointments_per_day(
             f"at most {REPORT_MAX_DAYS} days apart.",
             attr="date_from",
         )
-    empty = dict.fromkeys((*STATUSES, "total"), 0)
+    empty = dict.fromkeys((*STATUSES, "total", "series_visits"), 0)
     days = (first + timedelta(days=n) for n in range(span))
     return [{"date": day, **counts.get(day, empty)} for day in days]
 
@@ -178,10 +182,11 @@ def report_doctors(
     *, date_from: date | None = None, date_to: date | None = None
 ) -> list[DoctorReportRow]:
     """Every doctor (blacklisted ones too), by name, with their appointments in the range:
-    how many in all, completed, no-shows and cancellations, and the mean (2 decimals) and
-    number of the ratings given to those appointments (`mean_rating` null when none). One
-    query: the counts aggregate one join, the ratings are subqueries so that the two
-    one-to-many joins never multiply each other's rows."""
+    how many in all, completed, no-shows and cancellations, how many of them were visits of a
+    recurring series and of how many series, and the mean (2 decimals) and number of the
+    ratings given to those appointments (`mean_rating` null when none). One query: the counts
+    aggregate one join, the ratings are subqueries so that the two one-to-many joins never
+    multiply each other's rows."""
     in_range = _in_range(date_from, date_to, "appointments__")
 
     def appointments(status: str | None = None) -> Count:
@@ -195,6 +200,10 @@ def report_doctors(
             completed_count=appointments(AppointmentStatus.COMPLETED),
             no_show_count=appointments(AppointmentStatus.NO_SHOW),
             cancellation_count=appointments(AppointmentStatus.CANCELLED),
+            series_visit_count=Count(
+                "appointments", filter=in_range & Q(appointments__series__isnull=False)
+            ),
+            series_count=Count("appointments__series", filter=in_range or None, distinct=True),
             period_mean_rating=Subquery(
                 feedback.annotate(mean=Avg("rating")).values("mean"), output_field=FloatField()
             ),
@@ -209,6 +218,8 @@ def report_doctors(
             "completed_count",
             "no_show_count",
             "cancellation_count",
+            "series_visit_count",
+            "series_count",
             "period_mean_rating",
             "period_rating_count",
             doctor_name=_full_name("user"),
@@ -225,6 +236,8 @@ def report_doctors(
             "completed": row["completed_count"],
             "no_shows": row["no_show_count"],
             "cancellations": row["cancellation_count"],
+            "series_visits": row["series_visit_count"],
+            "series": row["series_count"],
             "mean_rating": (
                 None
                 if row["period_mean_rating"] is None

@@ -15,6 +15,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from appointments.models import Penalty
+from appointments.services import series_book
 from doctors.services import doctor_blacklist
 from notifications.services import notification_create
 from scheduling.models import AvailabilityWindow, Slot
@@ -104,6 +105,21 @@ class World:
             doctor=x, start=base + timedelta(days=5), end=base + timedelta(days=5, hours=2)
         )
         self.holiday = holiday_create(day=date.today() + timedelta(days=60), name="Founders' day")
+        # Two weekly slots of X for a new series, and a series of A's with X to see and cancel.
+        evening = base.replace(hour=20)
+        self.series_slot = window_published(
+            x, start=evening + timedelta(days=2), hours=1
+        ).slots.get()
+        window_published(x, start=evening + timedelta(days=9), hours=1)
+        window_published(x, start=evening + timedelta(days=3), hours=1)
+        window_published(x, start=evening + timedelta(days=10), hours=1)
+        self.series = series_book(
+            actor=self.patient_a.user,
+            patient=self.patient_a,
+            slot_id=Slot.objects.get(start=evening + timedelta(days=3)).pk,
+            every_weeks=1,
+            count=2,
+        )
         self.notification = notification_create(
             recipient=self.patient_a.user,
             kind="reminder",
@@ -394,6 +410,33 @@ MATRIX = [
         {"pk": "completed"},
         lambda w: {"rating": 5},
         status_row(401, 201, 404, 403, 404, 401, 403),
+    ),
+    ("get", "appointment-series/", {}, None, everyone(200, anon=401)),
+    (
+        "post",
+        "appointment-series/",
+        {},
+        lambda w: {
+            "slot": str(w.series_slot.pk),
+            "every_weeks": 1,
+            "count": 2,
+            "patient": str(w.patient_a.pk),
+        },
+        status_row(401, 201, 201, 403, 403, 401, 201),
+    ),
+    (
+        "get",
+        "appointment-series/<uuid:pk>/",
+        {"pk": "series"},
+        None,
+        status_row(401, 200, 404, 200, 404, 401, 200),
+    ),
+    (
+        "post",
+        "appointment-series/<uuid:pk>/cancel/",
+        {"pk": "series"},
+        None,
+        status_row(401, 200, 404, 200, 404, 401, 200),
     ),
     ("get", "penalties/", {}, None, everyone(200, anon=401)),
     ("post", "penalties/<uuid:pk>/resolve/", {"pk": "penalty"}, None, admin_only(200)),

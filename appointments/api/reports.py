@@ -55,6 +55,9 @@ class AppointmentDaySerializer(serializers.Serializer):
     completed = serializers.IntegerField()
     no_show = serializers.IntegerField()
     total = serializers.IntegerField()
+    series_visits = serializers.IntegerField(
+        help_text="Of `total`, the visits of a recurring series."
+    )
 
 
 class DoctorReportSerializer(serializers.Serializer):
@@ -65,6 +68,10 @@ class DoctorReportSerializer(serializers.Serializer):
     completed = serializers.IntegerField()
     no_shows = serializers.IntegerField()
     cancellations = serializers.IntegerField()
+    series_visits = serializers.IntegerField(
+        help_text="Of `appointments`, the visits of a recurring series."
+    )
+    series = serializers.IntegerField(help_text="How many series those visits belong to.")
     mean_rating = serializers.FloatField(
         allow_null=True, help_text="Mean feedback rating of these appointments; null if none."
     )

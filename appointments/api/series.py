@@ -17,6 +17,7 @@ from appointments.api.serializers import (
 from appointments.exceptions import ClinicClosed, InvalidTransition, SeriesConflict
 from appointments.models import AppointmentSeries
 from core.api.exception_handler import LockTimeout
+from core.api.pagination import PageNumberPagination
 from core.api.permissions import IsPatientOrAdmin
 from core.api.throttling import ScopedThrottle
 from core.openapi.error_envelopes import error_responses
@@ -33,6 +34,7 @@ class AppointmentSeriesViewSet(
 
     serializer_class = SeriesSerializer
     lookup_value_converter = "uuid"
+    pagination_class = PageNumberPagination  # counted in a subquery: few rows, no plan to trust
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

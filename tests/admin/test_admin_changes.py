@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role, User
-from appointments.models import Appointment, Penalty
-from appointments.services import appointment_book
+from appointments.models import Appointment, AppointmentSeries, Penalty
+from appointments.services import appointment_book, series_book
 from audit.models import AuditLog
 from core.clinic_time import clinic_zone
 from doctors.models import Doctor
@@ -71,6 +71,33 @@ def local_fields(name: str, moment: datetime) -> dict:
     """The admin's split date and time inputs, in the clinic's time zone."""
     local = moment.astimezone(clinic_zone())
     return {f"{name}_0": local.strftime("%Y-%m-%d"), f"{name}_1": local.strftime("%H:%M")}
+
+
+class TestSeriesAdmin:
+    def test_the_series_page_shows_its_visits_and_the_action_cancels_those_to_come(
+        self, staff, admin_user, patient, doctor
+    ):
+        first = in_future(days=3).replace(hour=10)
+        slots = [slot_published(doctor, start=first + timedelta(weeks=n)) for n in range(3)]
+        series = series_book(
+            actor=patient.user, patient=patient, slot_id=slots[0].pk, every_weeks=1, count=3
+        )
+        page = staff.get(url(AppointmentSeries, "change", series.pk)).content.decode()
+        assert page.count("Pending") >= 3
+
+        messages = act(staff, AppointmentSeries, "cancel_remaining", [series])
+
+        assert messages == [("success", "Cancelled the remaining visits of 1 series.")]
+        series.refresh_from_db()
+        assert series.status == "cancelled"
+        for visit in series.appointments.all():
+            last = visit.history.order_by("at", "id").last()
+            assert (visit.status, last.actor, last.note) == (
+                "cancelled",
+                admin_user,
+                "Cancelled in the admin site.",
+            )
+        assert not Slot.objects.filter(pk__in=[s.pk for s in slots], is_booked=True).exists()
 
 
 class TestAppointmentActions:

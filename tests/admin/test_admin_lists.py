@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.models import LoginFailure, User
 from appointments.models import (
     Appointment,
+    AppointmentSeries,
     AppointmentStatusChange,
     Feedback,
     IdempotencyRecord,
@@ -37,6 +38,7 @@ MODELS = [
     TimeOff,
     Holiday,
     Appointment,
+    AppointmentSeries,
     AppointmentStatusChange,
     Feedback,
     Penalty,
@@ -73,7 +75,12 @@ def rows(admin_user, count: int) -> None:
             doctor=doctor, start=in_future(days=200 + n), end=in_future(days=201 + n)
         )
         Holiday.objects.create(date=timezone.localdate() + timedelta(days=100 + n), name=f"H{n}")
-        booked = AppointmentFactory.create(doctor=doctor, patient=patient, slot=first)
+        series = AppointmentSeries.objects.create(
+            patient=patient, doctor=doctor, every_weeks=1, count=2, created_by=admin_user
+        )
+        booked = AppointmentFactory.create(
+            doctor=doctor, patient=patient, slot=first, series=series
+        )
         missed = AppointmentFactory.create(
             doctor=doctor, patient=patient, slot=second, status="no_show"
         )

@@ -14,7 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
-from appointments.models import Appointment, Feedback
+from appointments.models import Appointment, AppointmentSeries, Feedback
 from core.clinic_time import clinic_today
 from scheduling.models import AvailabilityWindow, Slot
 from tests.conftest import error_attrs, error_codes
@@ -38,13 +38,21 @@ def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datet
     return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
-def appointment(doctor, patient, start: datetime, status: str, rating: int | None = None):
+def appointment(
+    doctor, patient, start: datetime, status: str, rating: int | None = None, series=None
+):
     window = AvailabilityWindow.objects.create(
         doctor=doctor, start=start, end=start + timedelta(hours=1)
     )
     slot = Slot.objects.create(doctor=doctor, window=window, start=window.start, end=window.end)
     made = Appointment.objects.create(
-        patient=patient, doctor=doctor, slot=slot, start=slot.start, end=slot.end, status=status
+        patient=patient,
+        doctor=doctor,
+        slot=slot,
+        start=slot.start,
+        end=slot.end,
+        status=status,
+        series=series,
     )
     if rating is not None:
         Feedback.objects.create(appointment=made, doctor=doctor, rating=rating)
@@ -89,9 +97,10 @@ def clinic():
 JULY = {"date_from": "2030-07-01", "date_to": "2030-07-03"}
 
 
-def day(date: str, **counts) -> dict:
+def day(date: str, series_visits: int = 0, **counts) -> dict:
     row = {"date": date, **dict.fromkeys(STATUSES, 0), **counts}
     row["total"] = sum(counts.values())
+    row["series_visits"] = series_visits
     return row
 
 
@@ -122,6 +131,29 @@ def test_appointments_per_day_without_a_range_runs_from_the_first_to_the_last_ap
     assert (days[0]["date"], days[-1]["date"], len(days)) == ("2030-06-30", "2030-08-01", 33)
     assert sum(d["total"] for d in days) == Appointment.objects.count() == 12
     assert days[0] == day("2030-06-30", no_show=1)
+
+
+def test_visits_of_series_are_counted_per_day_and_per_doctor(admin_client):
+    doctor, patient = DoctorFactory(), PatientFactory()
+    weekly, other = (
+        AppointmentSeries.objects.create(patient=patient, doctor=doctor, every_weeks=1, count=3)
+        for _ in range(2)
+    )
+    for week in range(3):
+        appointment(doctor, patient, at(2030, 9, 2 + 7 * week, 9), "confirmed", series=weekly)
+    appointment(doctor, patient, at(2030, 9, 2, 11), "cancelled", series=other)
+    appointment(doctor, patient, at(2030, 9, 2, 13), "confirmed")
+    first_week = {"date_from": "2030-09-02", "date_to": "2030-09-08"}
+
+    days = admin_client.get(f"{URL}appointments/", first_week).json()
+    doctors = admin_client.get(f"{URL}doctors/", first_week).json()
+
+    assert days[0] == day("2030-09-02", series_visits=2, confirmed=2, cancelled=1)
+    row = next(row for row in doctors if row["doctor"] == str(doctor.pk))
+    assert (row["appointments"], row["series_visits"], row["series"]) == (3, 2, 2)
+    all_time = admin_client.get(f"{URL}doctors/").json()
+    row = next(row for row in all_time if row["doctor"] == str(doctor.pk))
+    assert (row["appointments"], row["series_visits"], row["series"]) == (5, 4, 2)
 
 
 def test_winter_evenings_stay_on_the_same_clinic_day(admin_client):
@@ -174,6 +206,8 @@ def test_doctors_report_counts_and_mean_rating_in_the_range(admin_client, clinic
             "completed": 2,
             "no_shows": 1,
             "cancellations": 0,
+            "series_visits": 0,
+            "series": 0,
             "mean_rating": 4.5,
             "rating_count": 2,
         },
@@ -185,6 +219,8 @@ def test_doctors_report_counts_and_mean_rating_in_the_range(admin_client, clinic
             "completed": 1,
             "no_shows": 2,
             "cancellations": 1,
+            "series_visits": 0,
+            "series": 0,
             "mean_rating": 2.0,
             "rating_count": 1,
         },
@@ -196,6 +232,8 @@ def test_doctors_report_counts_and_mean_rating_in_the_range(admin_client, clinic
             "completed": 0,
             "no_shows": 0,
             "cancellations": 0,
+            "series_visits": 0,
+            "series": 0,
             "mean_rating": None,
             "rating_count": 0,
         },

@@ -63,6 +63,16 @@ EXPECTED = {
         ("create", "penalty"),
     ],
     ("post", "appointments/<uuid:pk>/feedback/"): [("create", "feedback"), ("update", "doctor")],
+    ("post", "appointment-series/"): [
+        ("create", "appointmentseries"),
+        ("create", "appointment"),
+        ("create", "appointment"),
+    ],
+    ("post", "appointment-series/<uuid:pk>/cancel/"): [
+        ("transition", "appointment"),
+        ("transition", "appointment"),
+        ("cancel", "appointmentseries"),
+    ],
     ("post", "penalties/<uuid:pk>/resolve/"): [("resolve", "penalty")],
     ("post", "notifications/<uuid:pk>/read/"): [],
 }

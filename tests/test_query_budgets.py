@@ -16,8 +16,18 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+<<<<<<< HEAD
 from accounts.models import User
 from appointments.models import AppointmentStatus, AppointmentStatusChange, Feedback, Penalty
+=======
+from appointments.models import (
+    AppointmentSeries,
+    AppointmentStatus,
+    AppointmentStatusChange,
+    Feedback,
+    Penalty,
+)
+>>>>>>> 1c9dbf9 (Query budgets: the series list (patient, doctor, admin) runs the same few queries whatever its page)
 from audit.models import AuditLog
 from doctors.models import Doctor
 from notifications.models import Notification, NotificationKind
@@ -141,6 +151,17 @@ def _patients(world: World) -> None:
     PatientFactory.create_batch(ROWS)
 
 
+def _series(world: World) -> None:
+    """`ROWS` series of the world's patient with the world's doctor, two visits each."""
+    for _ in range(ROWS):
+        series = AppointmentSeries.objects.create(
+            patient=world.patient, doctor=world.doctor, every_weeks=1, count=2
+        )
+        for visit in _appointments(world, 2):
+            visit.series = series
+            visit.save(update_fields=["series"])
+
+
 def _audit_entries(world: World) -> None:
     AuditLog.objects.bulk_create(
         AuditLog(action="update", target_type="patient", target_id=str(n)) for n in range(ROWS)
@@ -186,6 +207,9 @@ PAGED = {
     "appointments (patient)": Paged("/api/v1/appointments/", "patient", _appointments),
     "appointments (doctor)": Paged("/api/v1/appointments/", "doctor", _appointments),
     "appointments (admin)": Paged("/api/v1/appointments/", "admin", _appointments),
+    "series (patient)": Paged("/api/v1/appointment-series/", "patient", _series),
+    "series (doctor)": Paged("/api/v1/appointment-series/", "doctor", _series),
+    "series (admin)": Paged("/api/v1/appointment-series/", "admin", _series),
     "penalties": Paged("/api/v1/penalties/", "patient", _penalties),
     "patients (admin)": Paged("/api/v1/patients/", "admin", _patients),
     "patients (doctor)": Paged("/api/v1/patients/", "doctor", _patients_of_doctor),

@@ -1,9 +1,10 @@
 """Recurring series through the API: booked all or nothing, every refused date named with its
 reason, each visit an ordinary appointment of its own, cancelled from a visit on."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import time_machine
 
 from appointments.models import (
     Appointment,
@@ -322,3 +323,33 @@ class TestCancellingASeries:
         assert moved.json()["series"] == str(series.pk)
         patient_client.post(f"{URL}{series.pk}/cancel/", {})
         assert sorted(v.status for v in visits(series)) == ["cancelled"] * 4 + ["rescheduled"]
+
+
+@pytest.mark.django_db
+class TestTheClinicsClock:
+    """The clinic is in London (the default); its clocks go forward on 28 March 2027."""
+
+    def test_a_weekly_visit_keeps_its_clinic_local_hour_across_the_change(self, patient, doctor):
+        with time_machine.travel(datetime(2027, 3, 10, 12, tzinfo=UTC)):
+            patient_client = client_for(patient.user)
+            before = slot_published(doctor, start=datetime(2027, 3, 22, 10, tzinfo=UTC))  # GMT
+            after = slot_published(doctor, start=datetime(2027, 3, 29, 9, tzinfo=UTC))  # BST
+            slot_published(doctor, start=datetime(2027, 3, 29, 10, tzinfo=UTC))  # 11:00 BST
+            response = book_series(patient_client, before, count=2)
+        assert response.status_code == 201, response.json()
+        assert [v["slot"] for v in response.json()["appointments"]] == [
+            str(before.pk),
+            str(after.pk),
+        ]
+
+    def test_a_visit_at_an_hour_the_clocks_skip_is_refused_for_that_date(self, patient, doctor):
+        with time_machine.travel(datetime(2027, 3, 10, 12, tzinfo=UTC)):
+            patient_client = client_for(patient.user)
+            night = slot_published(doctor, start=datetime(2027, 3, 21, 1, 30, tzinfo=UTC))
+            response = book_series(patient_client, night, count=2)
+        assert response.status_code == 409
+        assert list(zip(error_attrs(response), error_codes(response), strict=True)) == [
+            (None, "series_conflict"),
+            ("2027-03-28", "slot_unavailable"),
+        ]
+        assert nothing_booked()

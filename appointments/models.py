@@ -38,8 +38,8 @@ class AppointmentSeries(models.Model):
     and at the clinic-local wall time of the first, `count` times or through the clinic-local
     day `until` (one of the two). Booked all or nothing (`appointments.services.series_book`);
     each visit is then an ordinary appointment with its own lifecycle, linked by `series`.
-    `status` becomes `cancelled` once none of its visits is still pending or confirmed
-    through a series cancel."""
+    `status` becomes `cancelled` when a cancel of the series (`series_cancel`) leaves none of
+    its visits pending or confirmed."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="series")

@@ -430,7 +430,8 @@ def _series_starts(
     last = datetime.combine(days[-1], local.time(), tzinfo=clinic_zone())
     if last >= timezone.now() + timedelta(days=settings.BOOKING_HORIZON_DAYS):
         raise BeyondBookingHorizon("The series reaches past the booking horizon.", attr=attr)
-    return [(day, wall_time_occurrence(day, local.time())) for day in days]
+    # The first visit is the slot itself (at an hour the clocks repeat, its own of the two).
+    return [(days[0], first)] + [(day, wall_time_occurrence(day, local.time())) for day in days[1:]]
 
 
 def series_book(
@@ -472,10 +473,11 @@ def series_book(
         problems: dict[date, DomainError] = {}
         free: list[tuple[date, Slot]] = []
         for day, start in visits:
-            slot = slot_at.get(start)
             if start is None:
                 problems[day] = SlotUnavailable("The clocks skip that hour that day.")
-            elif slot is None:
+                continue
+            slot = slot_at.get(start)
+            if slot is None:
                 problems[day] = SlotUnavailable("The doctor has no slot at that time.")
             elif slot.is_booked:
                 problems[day] = SlotUnavailable()
@@ -527,25 +529,23 @@ def series_cancel(
     decides whether `actor` may; its history row with `reason` as note, its audit entry, its
     notifications, its slot freed), all or nothing: one refusal (403, 409) cancels none. Rules:
     `from_appointment_id` is a visit of this series (400 on `from`); something is left to
-    cancel (409 `invalid_transition`). The series becomes `cancelled` once none of its visits
-    is pending or confirmed.
+    cancel (409 `invalid_transition`). When none of its visits is left pending or confirmed,
+    the series becomes `cancelled` (visits cancelled one by one leave it as it is).
 
     Locks (`core.locks`): the series, then its visits to cancel (key order), then their slots;
     a visit moved meanwhile by another request is not in the set once the lock is had.
     """
-    since = timezone.now()
+    remaining = Appointment.objects.filter(
+        series_id=series_id, status__in=ACTIVE_STATUSES, start__gt=timezone.now()
+    )
     if from_appointment_id is not None:
         first = Appointment.objects.filter(series_id=series_id, pk=from_appointment_id).first()
         if first is None:
             raise FieldInvalid("That appointment is not a visit of this series.", attr="from")
-        since = max(since, first.start)
+        remaining = remaining.filter(start__gte=first.start)
     with _locking_transaction():
         series = series_lock(series_id=series_id)
-        due = appointments_lock(
-            series.appointments.filter(
-                status__in=ACTIVE_STATUSES, start__gte=since, start__gt=timezone.now()
-            )
-        )
+        due = appointments_lock(remaining)
         if not due:
             raise InvalidTransition("No visit of this series is left to cancel.")
         slots_lock(Slot.objects.filter(pk__in=[a.slot_id for a in due if a.slot_id]))

@@ -99,7 +99,8 @@ class AppointmentSeriesViewSet(
         "visit and those after it. Each is cancelled as `POST /appointments/{id}/cancel/` "
         "would (who may, history, notifications), all or nothing; visits already started or "
         "no longer pending or confirmed are left alone. 409 `invalid_transition` when none is "
-        "left. The series becomes `cancelled` once none of its visits is pending or confirmed.",
+        "left. The series becomes `cancelled` when the cancel leaves none of its visits pending "
+        "or confirmed.",
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):

@@ -174,3 +174,37 @@ def test_one_patient_booking_two_series_at_the_same_hours_at_once_gets_one(setti
             *((local_day(slot), "patient_conflict") for slot in left),
         ]
     assert Appointment.objects.filter(patient=patient).count() == 12
+
+
+def posting(user, path: str):
+    client = client_for(user)
+    return lambda: client.post(path, {}).status_code
+
+
+def test_two_cancels_of_one_series_and_one_of_its_visits_at_once_cancel_each_visit_once():
+    """The patient and the doctor cancel the series while the patient cancels one visit: one
+    series cancel does the work, the other finds nothing left (409), the single cancel wins
+    its visit or finds it cancelled (409); each visit has exactly one cancellation."""
+    doctor, patient = DoctorFactory(), PatientFactory()
+    for round_number in range(5):
+        slots = weekly_slots(
+            doctor, count=3, first=in_future(days=2).replace(hour=8 + round_number)
+        )
+        status, body = series_booking(patient.user, slots[0], 3)()
+        assert status == 201, body
+        path = f"{URL}{body['id']}/cancel/"
+        visit = body["appointments"][1]["id"]
+        results = run_at_once(
+            [
+                posting(patient.user, path),
+                posting(doctor.user, path),
+                posting(patient.user, f"/api/v1/appointments/{visit}/cancel/"),
+            ]
+        )
+        assert sorted(results[:2]) == [200, 409], results
+        assert results[2] in (200, 409)
+        series = AppointmentSeries.objects.get(pk=body["id"])
+        assert series.status == "cancelled"
+        for appointment in series.appointments.all():
+            assert appointment.status == "cancelled"
+            assert appointment.history.filter(to_status="cancelled").count() == 1

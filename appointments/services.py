@@ -34,6 +34,7 @@ from appointments.exceptions import (
     ClinicClosed,
     DoctorUnavailable,
     DuplicateFeedback,
+    InsideCutoff,
     InvalidTransition,
     LeadTimeViolation,
     PatientConflict,
@@ -524,16 +525,20 @@ def series_cancel(
     """Cancel the visits of a series still to come: all of them (`from_appointment_id` None)
     or the visit `from_appointment_id` and those after it.
 
-    Visits already started, or no longer pending or confirmed, are left as they are. Each
-    visit is cancelled exactly as a single cancel would cancel it (the transition table
-    decides whether `actor` may; its history row with `reason` as note, its audit entry, its
-    notifications, its slot freed), all or nothing: one refusal (403, 409) cancels none. Rules:
-    `from_appointment_id` is a visit of this series (400 on `from`); something is left to
-    cancel (409 `invalid_transition`). When none of its visits is left pending or confirmed,
+    Visits already started, or no longer pending or confirmed, are left as they are, and so
+    are those `actor` may not cancel now (a patient inside the doctor's cancel cutoff, where
+    the clinic refuses late cancels). Each other visit is cancelled exactly as a single cancel
+    would cancel it (the transition table, its history row with `reason` as note, its audit
+    entry, its notifications, a late cancel's penalty where the clinic penalises those, its
+    slot freed), in one transaction. Rules: `from_appointment_id` is a visit of this series
+    (400 on `from`); a caller the table never lets cancel gets 403; something is left that
+    the caller may cancel (409 `invalid_transition`, or `inside_cutoff` when the cutoff is
+    what stops them). When none of its visits is left pending or confirmed,
     the series becomes `cancelled` (visits cancelled one by one leave it as it is).
 
-    Locks (`core.locks`): the series, then its visits to cancel (key order), then their slots;
-    a visit moved meanwhile by another request is not in the set once the lock is had.
+    Locks (`core.locks`): the series, then its remaining visits (key order), then the slots
+    of those cancelled; a visit moved meanwhile by another request is not in the set once
+    the lock is had.
     """
     remaining = Appointment.objects.filter(
         series_id=series_id, status__in=ACTIVE_STATUSES, start__gt=timezone.now()
@@ -546,10 +551,22 @@ def series_cancel(
     with _locking_transaction():
         series = series_lock(series_id=series_id)
         due = appointments_lock(remaining)
-        if not due:
-            raise InvalidTransition("No visit of this series is left to cancel.")
-        slots_lock(Slot.objects.filter(pk__in=[a.slot_id for a in due if a.slot_id]))
+        cancellable, refusals = [], []
         for appointment in due:
+            try:
+                transition_check(
+                    appointment=appointment, action=Action.CANCEL, actor=actor, now=timezone.now()
+                )
+            except (InvalidTransition, InsideCutoff) as refusal:
+                refusals.append(refusal)
+            else:
+                cancellable.append(appointment)
+        if refusals and not cancellable:
+            raise refusals[0]
+        if not cancellable:
+            raise InvalidTransition("No visit of this series is left to cancel.")
+        slots_lock(Slot.objects.filter(pk__in=[a.slot_id for a in cancellable if a.slot_id]))
+        for appointment in cancellable:
             _transition_apply(
                 appointment=appointment, action=Action.CANCEL, actor=actor, note=reason
             )

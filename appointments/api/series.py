@@ -14,7 +14,12 @@ from appointments.api.serializers import (
     SeriesCancelSerializer,
     SeriesSerializer,
 )
-from appointments.exceptions import ClinicClosed, InvalidTransition, SeriesConflict
+from appointments.exceptions import (
+    ClinicClosed,
+    InsideCutoff,
+    InvalidTransition,
+    SeriesConflict,
+)
 from appointments.models import AppointmentSeries
 from core.api.exception_handler import LockTimeout
 from core.api.pagination import PageNumberPagination
@@ -93,14 +98,18 @@ class AppointmentSeriesViewSet(
 
     @extend_schema(
         request=SeriesCancelSerializer,
-        responses={200: SeriesSerializer, **error_responses(InvalidTransition, LockTimeout)},
+        responses={
+            200: SeriesSerializer,
+            **error_responses(InvalidTransition, InsideCutoff, LockTimeout),
+        },
         summary="Cancel a series' visits still to come",
         description="`from` null or left out: every visit still to come; a visit's id: that "
         "visit and those after it. Each is cancelled as `POST /appointments/{id}/cancel/` "
-        "would (who may, history, notifications), all or nothing; visits already started or "
-        "no longer pending or confirmed are left alone. 409 `invalid_transition` when none is "
-        "left. The series becomes `cancelled` when the cancel leaves none of its visits pending "
-        "or confirmed.",
+        "would (who may, history, notifications, a late cancel's penalty), in one transaction; "
+        "visits already started, no longer pending or confirmed, or that the caller may not "
+        "cancel now (inside the doctor's cutoff where late cancels are refused) are left alone. "
+        "409 `invalid_transition` (or `inside_cutoff`) when none is left to cancel. The series "
+        "becomes `cancelled` when the cancel leaves none of its visits pending or confirmed.",
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):

@@ -356,3 +356,42 @@ class TestTheClinicsClock:
             ("2027-03-28", "slot_unavailable"),
         ]
         assert nothing_booked()
+
+
+@pytest.mark.django_db
+class TestCancellingInsideTheCutoff:
+    """The doctor's cancel cutoff (4 days) covers the first visit, in 3 days, only."""
+
+    @pytest.fixture(autouse=True)
+    def cutoff(self, doctor):
+        doctor.cancel_cutoff = timedelta(days=4)
+        doctor.save()
+
+    def test_where_late_cancels_are_refused_the_patient_cancels_the_others(
+        self, series, patient_client, settings
+    ):
+        settings.LATE_CANCELLATION_POLICY = "refuse"
+        response = patient_client.post(f"{URL}{series.pk}/cancel/", {})
+        assert response.status_code == 200, response.json()
+        assert [v.status for v in visits(series)] == ["pending"] + ["cancelled"] * 3
+        assert response.json()["status"] == "active"
+        first = visits(series)[0]
+        alone = patient_client.post(f"{URL}{series.pk}/cancel/", {"from": str(first.pk)})
+        assert alone.status_code == 409
+        assert error_codes(alone) == ["inside_cutoff"]
+
+    def test_where_late_cancels_are_penalised_each_is_a_late_cancel(
+        self, series, patient_client, patient, settings
+    ):
+        settings.LATE_CANCELLATION_POLICY = "penalise"
+        response = patient_client.post(f"{URL}{series.pk}/cancel/", {})
+        assert response.status_code == 200, response.json()
+        assert response.json()["status"] == "cancelled"
+        late = patient.penalties.get()
+        assert (late.kind, late.appointment_id) == ("late_cancellation", visits(series)[0].pk)
+
+    def test_the_doctor_is_not_held_to_it(self, series, doctor_client, settings):
+        settings.LATE_CANCELLATION_POLICY = "refuse"
+        response = doctor_client.post(f"{URL}{series.pk}/cancel/", {})
+        assert response.status_code == 200
+        assert [v.status for v in visits(series)] == ["cancelled"] * 4

@@ -131,9 +131,14 @@ class SeriesBookSerializer(InputSerializer):
         queryset=Patient.objects.all(), required=False, help_text="Admins only, and required."
     )
 
-    schema_alternatives = [
-        {"required": ["count"], "not": {"required": ["until"]}},
-        {"required": ["until"], "not": {"required": ["count"]}},
+    # The two bodies `validate` accepts, as the schema states them (core.openapi.strict_input).
+    body_shapes = [
+        BodyShape(
+            name="SeriesCountRequest", required=("slot", "every_weeks", "count"), without=("until",)
+        ),
+        BodyShape(
+            name="SeriesUntilRequest", required=("slot", "every_weeks", "until"), without=("count",)
+        ),
     ]
 
     def validate(self, attrs):

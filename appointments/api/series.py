@@ -1,7 +1,7 @@
 """Recurring series: booked all or nothing, listed with their visits, cancelled from a visit
 on. Each visit is an ordinary appointment (`/appointments/`) with its own moves."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -29,6 +29,7 @@ from core.openapi.error_envelopes import error_responses
 
 
 @extend_schema(tags=["appointments"])
+@extend_schema_view(list=extend_schema(summary="List recurring series, with their visits"))
 # Raised by the view itself, not a serializer (booking_patient).
 @extend_validation_errors(["required"], field_name="patient", actions=["create"])
 class AppointmentSeriesViewSet(

@@ -4,6 +4,10 @@ router or a URL prefix is renamed. openapi-typescript keys its `operations` by t
 openapi-python-client names its modules and functions after them."""
 
 OPERATION_IDS: dict[tuple[str, str], str] = {
+    ("GET", "/api/v1/appointment-series/"): "series_list",
+    ("POST", "/api/v1/appointment-series/"): "series_book",
+    ("GET", "/api/v1/appointment-series/{id}/"): "series_get",
+    ("POST", "/api/v1/appointment-series/{id}/cancel/"): "series_cancel",
     ("GET", "/api/v1/appointments/"): "appointment_list",
     ("POST", "/api/v1/appointments/"): "appointment_book",
     ("GET", "/api/v1/appointments/{id}/"): "appointment_get",

@@ -16,10 +16,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-<<<<<<< HEAD
 from accounts.models import User
-from appointments.models import AppointmentStatus, AppointmentStatusChange, Feedback, Penalty
-=======
 from appointments.models import (
     AppointmentSeries,
     AppointmentStatus,
@@ -27,7 +24,6 @@ from appointments.models import (
     Feedback,
     Penalty,
 )
->>>>>>> 1c9dbf9 (Query budgets: the series list (patient, doctor, admin) runs the same few queries whatever its page)
 from audit.models import AuditLog
 from doctors.models import Doctor
 from notifications.models import Notification, NotificationKind

@@ -7,6 +7,8 @@ notifications apply. A refused move is reported for its row and changes nothing.
 slot, history, ratings and penalties are never edited by hand.
 """
 
+from typing import TYPE_CHECKING, TypedDict
+
 from django import forms
 from django.contrib import admin
 from django.db.models import Count
@@ -24,6 +26,9 @@ from appointments.transitions import Action
 from core.admin import ReadOnlyInline, ReadOnlyModelAdmin, ServiceModelAdmin, rows_apply
 from doctors.admin import DoctorListFilter
 from scheduling.admin import DOCTOR_SEARCH
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 PATIENT_SEARCH = ["patient__user__first_name", "patient__user__last_name", "patient__user__email"]
 CLINICAL_FIELDS = ("diagnosis", "treatment_notes")
@@ -153,9 +158,13 @@ class AppointmentAdmin(ServiceModelAdmin):
         self._move(request, queryset, Action.NO_SHOW, "Marked {count} appointment(s) no-show.")
 
 
+class VisitCount(TypedDict):
+    visit_count: int
+
+
 class SeriesVisitInline(ReadOnlyInline):
     model = Appointment
-    fields = ["start", "end", "status", "slot"]
+    fields = ("start", "end", "status", "slot")
     readonly_fields = fields
     ordering = ["start"]
     show_change_link = True
@@ -199,7 +208,7 @@ class AppointmentSeriesAdmin(ReadOnlyModelAdmin):
         return super().get_queryset(request).annotate(visit_count=Count("appointments"))
 
     @admin.display(description="visits", ordering="visit_count")
-    def visits(self, series: AppointmentSeries) -> int:
+    def visits(self, series: "WithAnnotations[AppointmentSeries, VisitCount]") -> int:
         return series.visit_count
 
     @admin.action(description="Cancel the visits still to come of the selected series")

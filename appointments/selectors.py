@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TypeVar
 from uuid import UUID
 
 from django.db.models import F, Prefetch, QuerySet
@@ -16,11 +17,14 @@ from doctors.selectors import doctor_cutoffs_annotate
 from patients.models import Patient
 from scheduling.models import Slot
 
+# Appointments and series are seen alike, by their `patient` and `doctor`.
+_Row = TypeVar("_Row", Appointment, AppointmentSeries)
+
 ENCRYPTED_APPOINTMENT_FIELDS = sorted(encrypted_fields(Appointment))
 ENCRYPTED_PATIENT_FIELDS = sorted(encrypted_fields(Patient))
 
 
-def _visible_to(rows: QuerySet, user: User) -> QuerySet:
+def _visible_to(rows: QuerySet[_Row], user: User) -> QuerySet[_Row]:
     """Rows of appointments (or series) `user` may see, by their `patient` and `doctor`."""
     if user.is_admin:
         return rows

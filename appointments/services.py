@@ -181,7 +181,7 @@ def _bookings_check(
     *,
     actor: User,
     doctor: Doctor,
-    patient: Patient,
+    patient: LockedPatient,
     slots: Sequence[Slot],
     is_override: bool = False,
 ) -> list[DomainError | None]:
@@ -256,7 +256,7 @@ def _appointment_write(
     patient: Patient,
     slot: Slot,
     reason: str,
-    series_id=None,
+    series_id: UUID | None = None,
     rescheduled_from: Appointment | None = None,
     keep_confirmed: bool = False,
     is_override: bool = False,
@@ -418,6 +418,8 @@ def _series_starts(
     step = timedelta(weeks=every_weeks)
     attr = "count" if count is not None else "until"
     if count is None:
+        if until is None:
+            raise FieldInvalid("Give `count` or `until`.", attr="count")
         if until < local.date():
             raise FieldInvalid("The series cannot end before its first visit.", attr="until")
         count = (until - local.date()) // step + 1
@@ -439,7 +441,7 @@ def series_book(
     *,
     actor: User,
     patient: Patient,
-    slot_id,
+    slot_id: UUID,
     every_weeks: int,
     count: int | None = None,
     until: date | None = None,
@@ -520,7 +522,11 @@ def series_book(
 
 
 def series_cancel(
-    *, series_id, actor: User, from_appointment_id=None, reason: str = ""
+    *,
+    series_id: UUID,
+    actor: User,
+    from_appointment_id: UUID | None = None,
+    reason: str = "",
 ) -> AppointmentSeries:
     """Cancel the visits of a series still to come: all of them (`from_appointment_id` None)
     or the visit `from_appointment_id` and those after it.

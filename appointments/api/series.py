@@ -7,6 +7,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts.api.authentication import signed_in_user
 from appointments import selectors, services
 from appointments.api.appointments import BOOKING_ERRORS, booking_patient
 from appointments.api.serializers import (
@@ -45,7 +46,9 @@ class AppointmentSeriesViewSet(
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return AppointmentSeries.objects.none()
-        return selectors.series_list_visible(user=self.request.user).order_by("-created_at", "pk")
+        return selectors.series_list_visible(user=signed_in_user(self.request)).order_by(
+            "-created_at", "pk"
+        )
 
     def get_permissions(self):
         if self.action == "create":
@@ -83,8 +86,8 @@ class AppointmentSeriesViewSet(
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         series = services.series_book(
-            actor=request.user,
-            patient=booking_patient(user=request.user, data=data),
+            actor=signed_in_user(request),
+            patient=booking_patient(user=signed_in_user(request), data=data),
             slot_id=data["slot"],
             every_weeks=data["every_weeks"],
             count=data.get("count"),
@@ -120,7 +123,7 @@ class AppointmentSeriesViewSet(
         data = serializer.validated_data
         services.series_cancel(
             series_id=series.pk,
-            actor=request.user,
+            actor=signed_in_user(request),
             from_appointment_id=data.get("from"),
             reason=data["reason"],
         )

@@ -16,6 +16,7 @@ __all__ = [
     "LeadTimeViolation",
     "PatientConflict",
     "SeriesConflict",
+    "SlotHeld",
     "SlotInPast",
     "SlotUnavailable",
 ]
@@ -97,3 +98,8 @@ class InsideCutoff(DomainError):
 
     code = "inside_cutoff"
     message = "It is too late to make this change online: please call the clinic."
+
+
+class SlotHeld(DomainError):
+    code = "slot_held"
+    message = "That slot is held for a patient on the waitlist."

@@ -35,7 +35,7 @@ def late_cancellation_key(appointment_id: UUID) -> str:
     return f"late_cancellation:{appointment_id}"
 
 
-def _when(at: datetime, reader: User) -> str:
+def reader_time(at: datetime, reader: User) -> str:
     """`at` as `reader` reads it: in their zone, which is named (a patient abroad, a clinic
     at home, and nobody arrives an hour early)."""
     local = at.astimezone(zone_named(reader.time_zone))
@@ -78,7 +78,8 @@ def booking_notify(*, appointment: Appointment) -> None:
         patient_user,
         NotificationKind.BOOKED,
         "Appointment requested" if waits else "Appointment booked",
-        f"Your appointment with {doctor} on {_when(appointment.start, patient_user)} is booked"
+        f"Your appointment with {doctor} on {reader_time(appointment.start, patient_user)} "
+        "is booked"
         + (f" and waits for {doctor} to confirm it." if waits else " and confirmed.")
         + _cutoff_words(appointment, patient_user),
     )
@@ -87,7 +88,7 @@ def booking_notify(*, appointment: Appointment) -> None:
         doctor_user,
         NotificationKind.BOOKED,
         "New booking",
-        f"{patient} booked an appointment with you on {_when(appointment.start, doctor_user)}"
+        f"{patient} booked an appointment with you on {reader_time(appointment.start, doctor_user)}"
         + (": it waits for your confirmation." if waits else "."),
     )
 
@@ -103,11 +104,11 @@ def _cutoff_words(appointment: Appointment, reader: User) -> str:
         else "counts as a late cancellation and records a penalty"
     )
     if cancel_by == reschedule_by:
-        until = f"You can cancel or move it online until {_when(cancel_by, reader)}"
+        until = f"You can cancel or move it online until {reader_time(cancel_by, reader)}"
     else:
         until = (
-            f"You can cancel it online until {_when(cancel_by, reader)} and move it until "
-            f"{_when(reschedule_by, reader)}"
+            f"You can cancel it online until {reader_time(cancel_by, reader)} and move it until "
+            f"{reader_time(reschedule_by, reader)}"
         )
     return f" {until}; after that, a change {late}."
 
@@ -115,7 +116,7 @@ def _cutoff_words(appointment: Appointment, reader: User) -> str:
 def _patient_message(appointment: Appointment, from_status: str, actor: User | None):
     """(kind, title, body, dedupe key) of what the patient is told about the move just made."""
     doctor = _doctor_name(appointment)
-    when = _when(appointment.start, appointment.patient.user)
+    when = reader_time(appointment.start, appointment.patient.user)
     match appointment.status:
         case AppointmentStatus.CONFIRMED:
             return (
@@ -181,7 +182,7 @@ def status_change_notify(*, appointment: Appointment, from_status: str, actor: U
     kind, title, body, dedupe_key = _patient_message(appointment, from_status, actor)
     _tell(appointment, appointment.patient.user, kind, title, body, dedupe_key)
     patient = _patient_name(appointment)
-    when = _when(appointment.start, appointment.doctor.user)
+    when = reader_time(appointment.start, appointment.doctor.user)
     if appointment.status == AppointmentStatus.CANCELLED:
         _tell(
             appointment,
@@ -204,13 +205,13 @@ def status_change_notify(*, appointment: Appointment, from_status: str, actor: U
 
 def late_cancellation_notify(*, appointment: Appointment) -> Notification | None:
     """The patient's email about the penalty their late cancel or reschedule recorded."""
-    doctor = _doctor_name(appointment)
+    doctor, patient_user = _doctor_name(appointment), appointment.patient.user
     return _tell(
         appointment,
-        appointment.patient.user,
+        patient_user,
         NotificationKind.LATE_CANCELLATION,
         "Late cancellation",
-        f"Your appointment with {doctor} on {_when(appointment.start, appointment.patient.user)} "
+        f"Your appointment with {doctor} on {reader_time(appointment.start, patient_user)} "
         "was changed after the cancellation cutoff, so a late-cancellation penalty was "
         f"recorded. With {settings.NO_SHOW_PENALTY_LIMIT} unresolved penalties, online booking "
         "stops until the clinic resolves them.",
@@ -228,6 +229,6 @@ def reminder_notify(*, appointment: Appointment, lead_time: timedelta) -> Notifi
         NotificationKind.REMINDER,
         "Appointment reminder",
         f"A reminder of your appointment with {_doctor_name(appointment)} on "
-        f"{_when(appointment.start, patient_user)}.",
+        f"{reader_time(appointment.start, patient_user)}.",
         reminder_key(appointment.pk, lead_time),
     )

@@ -39,6 +39,7 @@ from appointments.exceptions import (
     LeadTimeViolation,
     PatientConflict,
     SeriesConflict,
+    SlotHeld,
     SlotUnavailable,
 )
 from appointments.locks import (
@@ -88,6 +89,7 @@ from scheduling.locks import doctor_schedule_lock, slot_lock, slots_lock
 from scheduling.models import AvailabilityWindow, Slot
 from scheduling.selectors import slot_closures
 from scheduling.services import schedule_reach_check, window_delete
+from scheduling.signals import slots_opened
 
 MAX_OVERRIDE_LENGTH = timedelta(hours=24)
 
@@ -97,6 +99,8 @@ _CONSTRAINT_ERRORS = {
     "appointments_patient_no_overlap": PatientConflict,
     "scheduling_window_no_overlap": SlotUnavailable,
     "scheduling_slot_no_overlap": SlotUnavailable,
+    # The trigger of waitlist migration 0002: the slot is held for another patient's offer.
+    "waitlist_slot_held": SlotHeld,
 }
 
 
@@ -340,7 +344,8 @@ def appointment_book(
     Rules, each with its API code: the slot exists and is free (`slot_unavailable`), has not
     started (`slot_in_past`), starts after the lead time (`lead_time_violation`) and within the
     horizon (`beyond_booking_horizon`); its doctor is not blacklisted (`doctor_unavailable`);
-    the patient holds no active appointment overlapping it (`patient_conflict`); a patient
+    the patient holds no active appointment overlapping it (`patient_conflict`); it is not held
+    for another patient by a waitlist offer (`slot_held`, refused by the database); a patient
     booking for themselves has fewer than `NO_SHOW_PENALTY_LIMIT` unresolved no-show
     penalties (403 `booking_restricted`). The new
     appointment is `pending`, or `confirmed` when the doctor does not require approval.
@@ -597,7 +602,9 @@ def _transition_apply(
     override's window when its visit is called off, record the move, create the penalty of a
     no-show or of the patient's late move (which reaches here only where the clinic penalises
     late moves: `transition_check` refuses them elsewhere) and write the notifications
-    (`appointments.notify`), in the caller's transaction."""
+    (`appointments.notify`), in the caller's transaction. A freed slot is announced
+    (`scheduling.signals.slots_opened`: the waitlist may offer it) under its lock, in that
+    transaction."""
     now = timezone.now()
     move = transition_check(appointment=appointment, action=action, actor=actor, now=now)
     from_status = appointment.status
@@ -607,6 +614,8 @@ def _transition_apply(
         Slot.objects.filter(pk=appointment.slot_id).update(is_booked=False)
         if appointment.is_override and move.target in CALLED_OFF:
             _override_window_remove(appointment)
+        else:
+            slots_opened.send(sender=Appointment, slot_ids=[appointment.slot_id])
     status_change_record(appointment=appointment, from_status=from_status, actor=actor, note=note)
     penalty_kind = (
         PenaltyKind.NO_SHOW

@@ -18,6 +18,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("scheduling.api.urls")),
     path("", include("appointments.api.urls")),
     path("", include("notifications.api.urls")),
+    path("", include("waitlist.api.urls")),
     path("", include("audit.urls")),
     path("health/", HealthView.as_view(), name="health"),
 ]

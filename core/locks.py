@@ -1,8 +1,8 @@
 """How CareSlot's services lock, and the one order they lock in.
 
 Every lock a service takes goes through the `locks` module of the app that owns the rows
-(`scheduling.locks`, `doctors.locks`, `appointments.locks`), each built on the helpers here,
-inside a `locking_transaction()`. Two rules keep any two services from deadlocking:
+(`scheduling.locks`, `doctors.locks`, `appointments.locks`, `waitlist.locks`), each built on
+the helpers here, inside a `locking_transaction()`. Two rules keep any two services from deadlocking:
 
 **One order.** A transaction takes its locks in this order, skipping what it does not need
 and never going back to an earlier step:
@@ -21,7 +21,13 @@ and never going back to an earlier step:
    all its visits' slots in one statement;
 6. the patient's row (`appointments.locks.patient_lock`), then the patient's user row (a
    profile update writes the profile's row before its user's);
-7. penalties (`appointments.locks.penalty_lock`).
+7. penalties (`appointments.locks.penalty_lock`);
+8. waitlist entries (`waitlist.locks`): the entry whose offer is accepted, declined,
+   withdrawn or expired; an entry chosen for a new offer is taken with `skip_locked`, the
+   first free one in join order, so choosing never waits (and may follow any step above);
+9. waitlist offers (`waitlist.locks`). An offer is made, and its hold ended, only under its
+   slot's lock (step 5): a booking of that slot, which takes the same lock, sees the hold
+   or its end, never half of it.
 
 Rows of one kind are locked in one statement, in primary-key order. Row locks are `FOR NO
 KEY UPDATE` (`no_key=True`): no service changes a primary key, and so inserting a row that
@@ -90,6 +96,15 @@ def row_lock(rows: QuerySet[M], *, skip_locked: bool = False) -> M | None:
     """Lock the one row of `rows` (None if there is none, or if it is held and `skip_locked`)."""
     locked = rows_lock(rows, skip_locked=skip_locked)
     return locked[0] if locked else None
+
+
+def row_lock_first_free(rows: QuerySet[M], *, order_by: tuple[str, ...]) -> M | None:
+    """The first row of `rows` in `order_by` order that no other transaction holds, locked
+    (None if there is none). It never waits, so it may lock in an order other than the key's
+    and at any step of the lock order without risking a deadlock."""
+    _locking_transaction_check()
+    locked = rows.order_by(*order_by).select_for_update(of=("self",), no_key=True, skip_locked=True)
+    return locked.first()
 
 
 def _row_missing(model: type[Model]) -> ObjectDoesNotExist:

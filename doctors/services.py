@@ -27,6 +27,7 @@ from doctors.exceptions import (
 )
 from doctors.locks import doctor_lock
 from doctors.models import Doctor, Specialization
+from doctors.signals import doctor_unblacklisted
 
 
 def _name_unique_check(*, name: str, exclude: Specialization | None = None) -> None:
@@ -190,8 +191,8 @@ def doctor_blacklist(*, doctor: Doctor, reason: str) -> Doctor:
 
 def doctor_unblacklist(*, doctor: Doctor) -> Doctor:
     """Undo `doctor_blacklist`: the doctor may sign in again and their free slots are offered
-    again. Appointments cancelled by the blacklisting stay cancelled, and tokens issued before
-    it stay revoked."""
+    again (and announced: `doctors.signals.doctor_unblacklisted`). Appointments cancelled by
+    the blacklisting stay cancelled, and tokens issued before it stay revoked."""
     with locking_transaction():
         doctor = doctor_lock(doctor_id=doctor.pk)
         before = model_values(doctor, ["is_blacklisted", "blacklist_reason"])
@@ -204,4 +205,5 @@ def doctor_unblacklist(*, doctor: Doctor) -> Doctor:
         doctor.user.is_active = True
         doctor.user.save(update_fields=["is_active", "updated_at"])
         audit_model_update(instance=doctor, before=before, action="unblacklist")
+        doctor_unblacklisted.send(sender=Doctor, doctor=doctor)
     return doctor

@@ -14,6 +14,7 @@ class NotificationKind(models.TextChoices):
     REMINDER = "reminder", "Reminder"
     NO_SHOW = "no_show", "No-show"
     LATE_CANCELLATION = "late_cancellation", "Late cancellation"
+    WAITLIST_OFFER = "waitlist_offer", "Waitlist offer"
 
 
 class EmailStatus(models.TextChoices):

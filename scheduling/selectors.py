@@ -40,7 +40,8 @@ def slot_list_free(
 ) -> QuerySet[Slot]:
     """Free, bookable slots ordered by start (*free* as docs/api.md, "Booking", defines it).
 
-    Free: no pending or confirmed appointment holds it (`is_booked`), it starts after now plus
+    Free: no pending or confirmed appointment holds it (`is_booked`), no open waitlist offer
+    holds it for a patient (`waitlist.models.WaitlistOffer`), it starts after now plus
     `BOOKING_LEAD_TIME` and before the booking horizon, its doctor is not blacklisted, and no
     time off or clinic holiday (clinic-local day of its start) covers it. `date_from` and
     `date_to` are clinic-local days, both included. One SQL query whatever the page size.
@@ -86,6 +87,9 @@ def _free_slots_shaped(zone: ZoneInfo) -> QuerySet[Slot]:
         Slot.objects.filter(is_booked=False, doctor__is_blacklisted=False)
         .alias(local_day=TruncDate("start", tzinfo=zone))
         .filter(~Exists(time_off), ~Exists(holiday))
+        # Held for a waitlisted patient; followed by its reverse relation's name, as the
+        # waitlist sits above scheduling (docs/architecture.md).
+        .exclude(waitlist_offers__status="open")
         .annotate(
             doctor_first_name=F("doctor__user__first_name"),
             doctor_last_name=F("doctor__user__last_name"),

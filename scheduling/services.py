@@ -33,6 +33,7 @@ from scheduling.exceptions import (
 )
 from scheduling.locks import doctor_schedule_lock, slots_lock, weekly_rule_lock
 from scheduling.models import AvailabilityWindow, Holiday, Slot, TimeOff, WeeklyRule
+from scheduling.signals import slots_opened
 
 SlotTimes = list[tuple[datetime, datetime]]
 RULE_FIELDS = [
@@ -87,7 +88,8 @@ def _none_booked_check(slots: Iterable[Slot]) -> None:
 def _window_with_slots_create(
     *, doctor: Doctor, times: SlotTimes, **fields: Any
 ) -> AvailabilityWindow:
-    """Write a window and its slots, with one audit entry naming every slot it made."""
+    """Write a window and its slots, with one audit entry naming every slot it made, and
+    announce the new slots (`slots_opened`)."""
     window = AvailabilityWindow.objects.create(doctor=doctor, **fields)
     slots = Slot.objects.bulk_create(
         Slot(doctor=doctor, window=window, start=start, end=end) for start, end in times
@@ -97,6 +99,7 @@ def _window_with_slots_create(
         fields=["doctor", "start", "end", "weekly_rule", "rule_date", "is_override"],
         slots=[[str(slot.pk), slot.start, slot.end] for slot in slots],
     )
+    slots_opened.send(sender=Slot, slot_ids=[slot.pk for slot in slots])
     return window
 
 
@@ -380,10 +383,19 @@ def time_off_create(*, doctor: Doctor, start: datetime, end: datetime, reason: s
 
 
 def time_off_delete(*, time_off: TimeOff) -> None:
-    """Remove a time off: its slots are offered again (nothing can be stranded)."""
+    """Remove a time off: its slots are offered again (nothing can be stranded), and
+    announced (`slots_opened`)."""
     with locking_transaction():
         audit_model_delete(instance=time_off, fields=TIME_OFF_FIELDS)
         time_off.delete()
+        slots_opened.send(
+            sender=Slot,
+            slot_ids=list(
+                Slot.objects.filter(
+                    doctor_id=time_off.doctor_id, start__lt=time_off.end, end__gt=time_off.start
+                ).values_list("pk", flat=True)
+            ),
+        )
 
 
 def holiday_create(*, day: date, name: str) -> Holiday:
@@ -409,6 +421,14 @@ def holiday_create(*, day: date, name: str) -> Holiday:
 
 
 def holiday_delete(*, holiday: Holiday) -> None:
+    """Reopen the clinic for the day; its slots are announced (`slots_opened`)."""
+    lower, upper = day_bounds(holiday.date, holiday.date)
     with locking_transaction():
         audit_model_delete(instance=holiday, fields=["date", "name"])
         holiday.delete()
+        slots_opened.send(
+            sender=Slot,
+            slot_ids=list(
+                Slot.objects.filter(start__gte=lower, start__lt=upper).values_list("pk", flat=True)
+            ),
+        )

@@ -36,6 +36,7 @@ from appointments.exceptions import (
     InvalidTransition,
     LeadTimeViolation,
     PatientConflict,
+    SlotHeld,
     SlotInPast,
     SlotUnavailable,
 )
@@ -52,6 +53,7 @@ from patients.models import Patient
 BOOKING_ERRORS = (
     AppointmentLimitReached,
     SlotUnavailable,
+    SlotHeld,
     SlotInPast,
     LeadTimeViolation,
     BeyondBookingHorizon,

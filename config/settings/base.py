@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "appointments",
     "audit",
     "notifications",
+    "waitlist",
 ]
 
 MIDDLEWARE = [
@@ -259,6 +260,10 @@ IDEMPOTENCY_KEY_TTL = env_duration("IDEMPOTENCY_KEY_TTL", timedelta(hours=24))
 MAX_ACTIVE_APPOINTMENTS_PER_PATIENT = env.int("MAX_ACTIVE_APPOINTMENTS_PER_PATIENT", default=10)
 # The most visits one recurring series may book (each is locked and checked in one transaction).
 SERIES_MAX_OCCURRENCES = env.int("SERIES_MAX_OCCURRENCES", default=26)
+# A freed slot offered to a waitlisted patient is held for them this long.
+WAITLIST_HOLD_MINUTES = env.int("WAITLIST_HOLD_MINUTES", default=15)
+# A patient may wait on at most this many waitlist entries at once.
+WAITLIST_MAX_ENTRIES_PER_PATIENT = env.int("WAITLIST_MAX_ENTRIES_PER_PATIENT", default=5)
 
 # Redis and background work: unset or empty REDIS_URL runs tasks in-process -----------------
 
@@ -377,6 +382,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "flush-expired-tokens": {
         "task": "accounts.expired_tokens_flush",
         "schedule": crontab(hour=3, minute=30),
+    },
+    "expire-waitlist-offers": {
+        "task": "waitlist.offers_expire",
+        "schedule": timedelta(minutes=1),
     },
     "purge-idempotency-records": {
         "task": "appointments.idempotency_records_purge",

@@ -2,7 +2,8 @@
 
 Every lock a service takes goes through the `locks` module of the app that owns the rows
 (`scheduling.locks`, `doctors.locks`, `appointments.locks`, `waitlist.locks`), each built on
-the helpers here, inside a `locking_transaction()`. Two rules keep any two services from deadlocking:
+the helpers here, inside a `locking_transaction()`. Two rules keep any two services from
+deadlocking:
 
 **One order.** A transaction takes its locks in this order, skipping what it does not need
 and never going back to an earlier step:

@@ -2,8 +2,8 @@
 
 Callers: anonymous, patient A, patient B, doctor X, doctor Y, a blacklisted doctor (whose
 token was issued before the blacklisting) and an admin. The world: A has appointments with X
-(pending, confirmed, ended, completed) and a no-show penalty; B and Y have nothing to do with
-them. A route or method without a row fails `test_every_route_has_a_row`.
+(pending, confirmed, ended, completed), a no-show penalty and a waitlist entry for X with an
+open offer; B and Y have nothing to do with them. A route or method without a row fails `test_every_route_has_a_row`.
 """
 
 import itertools
@@ -32,6 +32,8 @@ from tests.factories import (
 )
 from tests.routes import api_routes
 from tests.schedule import window_published
+from waitlist.models import WaitlistOffer
+from waitlist.services import waitlist_join
 
 ROLES = ["anon", "patient_a", "patient_b", "doctor_x", "doctor_y", "blacklisted", "admin"]
 _counter = itertools.count()
@@ -104,6 +106,13 @@ class World:
         self.time_off = time_off_create(
             doctor=x, start=base + timedelta(days=5), end=base + timedelta(days=5, hours=2)
         )
+        # A is waiting for X on a later day; the window published then is held for A.
+        held_day = base + timedelta(days=2)
+        self.waitlist_entry = waitlist_join(
+            patient=self.patient_a, doctor=x, date_from=held_day.date(), date_to=held_day.date()
+        )
+        window_published(x, start=held_day, hours=1)
+        self.offer = WaitlistOffer.objects.get(entry=self.waitlist_entry)
         self.holiday = holiday_create(day=date.today() + timedelta(days=60), name="Founders' day")
         # Two weekly slots of X for a new series, and a series of A's with X to see and cancel.
         evening = base.replace(hour=20)
@@ -143,6 +152,17 @@ def _window_body(w):
         "doctor": str(w.doctor_x.pk),
         "start": start.isoformat(),
         "end": (start + timedelta(hours=2)).isoformat(),
+    }
+
+
+def _waitlist_body(w):
+    day = (timezone.now() + timedelta(days=10)).date().isoformat()
+    # A patient's `patient` is ignored (they join for themselves); an admin's names B.
+    return {
+        "doctor": str(w.doctor_x.pk),
+        "date_from": day,
+        "date_to": day,
+        "patient": str(w.patient_b.pk),
     }
 
 
@@ -444,6 +464,30 @@ MATRIX = [
     ("get", "reports/appointments/", {}, None, admin_only(200)),
     ("get", "reports/doctors/", {}, None, admin_only(200)),
     ("get", "health/", {}, None, everyone(200, blacklisted=200)),
+    ("get", "waitlist/", {}, None, everyone(200, anon=401)),
+    ("post", "waitlist/", {}, _waitlist_body, status_row(401, 201, 201, 403, 403, 401, 201)),
+    (
+        "delete",
+        "waitlist/<uuid:pk>/",
+        {"pk": "waitlist_entry"},
+        None,
+        status_row(401, 204, 404, 403, 403, 401, 204),
+    ),
+    ("get", "waitlist/offers/", {}, None, everyone(200, anon=401)),
+    (
+        "post",
+        "waitlist/offers/<uuid:pk>/accept/",
+        {"pk": "offer"},
+        None,
+        status_row(401, 201, 404, 403, 403, 401, 201),
+    ),
+    (
+        "post",
+        "waitlist/offers/<uuid:pk>/decline/",
+        {"pk": "offer"},
+        None,
+        status_row(401, 200, 404, 403, 403, 401, 200),
+    ),
     ("get", "audit-logs/", {}, None, admin_only(200)),
     ("get", "notifications/", {}, None, everyone(200, anon=401)),
     (

@@ -75,6 +75,15 @@ EXPECTED = {
     ],
     ("post", "penalties/<uuid:pk>/resolve/"): [("resolve", "penalty")],
     ("post", "notifications/<uuid:pk>/read/"): [],
+    ("post", "waitlist/"): [("create", "waitlistentry")],
+    # Leaving the waitlist declines the entry's open offer (nobody else waits for its slot).
+    ("delete", "waitlist/<uuid:pk>/"): [("update", "waitlistentry"), ("update", "waitlistoffer")],
+    ("post", "waitlist/offers/<uuid:pk>/accept/"): [
+        ("create", "appointment"),
+        ("update", "waitlistoffer"),
+        ("update", "waitlistentry"),
+    ],
+    ("post", "waitlist/offers/<uuid:pk>/decline/"): [("update", "waitlistoffer")],
 }
 
 MUTATING = [row for row in MATRIX if row[0] in ("post", "patch", "delete")]

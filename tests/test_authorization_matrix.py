@@ -3,7 +3,8 @@
 Callers: anonymous, patient A, patient B, doctor X, doctor Y, a blacklisted doctor (whose
 token was issued before the blacklisting) and an admin. The world: A has appointments with X
 (pending, confirmed, ended, completed), a no-show penalty and a waitlist entry for X with an
-open offer; B and Y have nothing to do with them. A route or method without a row fails `test_every_route_has_a_row`.
+open offer; B and Y have nothing to do with them. A route or method without a row fails
+`test_every_route_has_a_row`.
 """
 
 import itertools

@@ -30,7 +30,7 @@ from tests.schedule import slot_published
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ["accounts", "appointments", "audit", "core", "doctors", "notifications", "patients"]
-APPS += ["scheduling", "clinic_admin"]
+APPS += ["scheduling", "clinic_admin", "waitlist"]
 
 
 def _client(user):

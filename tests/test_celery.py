@@ -29,10 +29,12 @@ def test_beat_schedules_every_background_job_as_a_bounded_retrying_task(settings
         "scheduling.slots_extend",
         "accounts.expired_tokens_flush",
         "appointments.idempotency_records_purge",
+        "waitlist.offers_expire",
     }
     assert schedule["no-show-sweep"]["schedule"] == timedelta(
         minutes=settings.NO_SHOW_SWEEP_MINUTES
     )
+    assert schedule["expire-waitlist-offers"]["schedule"] == timedelta(minutes=1)
     for name in [entry["task"] for entry in schedule.values()] + ["notifications.deliver"]:
         task = app.tasks[name]
         assert task.acks_late
@@ -69,6 +71,7 @@ def test_each_scheduled_task_runs_in_process(mailoutbox, settings):
             "scheduling.slots_extend",
             "accounts.expired_tokens_flush",
             "appointments.idempotency_records_purge",
+            "waitlist.offers_expire",
         )
     }
 
@@ -79,6 +82,7 @@ def test_each_scheduled_task_runs_in_process(mailoutbox, settings):
     assert list(OutstandingToken.objects.values_list("jti", flat=True)) == [valid["jti"]]
     assert results["appointments.idempotency_records_purge"] == 1
     assert list(IdempotencyRecord.objects.all()) == [kept]
+    assert results["waitlist.offers_expire"] == 0  # no offer was open
 
 
 def test_beat_sends_the_schedule_only_while_it_holds_its_lock_in_redis(settings):

@@ -207,6 +207,18 @@ def _offer_open_check(*, offer: WaitlistOffer, now: datetime) -> None:
         raise OfferClosed()
 
 
+def _offer_accepted(
+    *, offer: WaitlistOffer, entry: WaitlistEntry, appointment: Appointment, actor: User | None
+) -> None:
+    """Close the locked offer as `accepted` by `appointment`; its entry is `booked`."""
+    offer.appointment = appointment
+    _offer_close(offer=offer, status=OfferStatus.ACCEPTED, actor=actor)
+    if entry.status == EntryStatus.WAITING:
+        entry.status = EntryStatus.BOOKED
+        entry.save(update_fields=["status"])
+        audit_model_update(instance=entry, before={"status": EntryStatus.WAITING}, actor=actor)
+
+
 def waitlist_offer_accept(*, offer_id, actor: User) -> Appointment:
     """Book the held slot for the offer's patient: `appointment_book`, with every one of its
     rules (the hold lets this patient, and nobody else, book the slot). The offer becomes
@@ -229,14 +241,7 @@ def waitlist_offer_accept(*, offer_id, actor: User) -> Appointment:
             entry = entry_lock(entry_id=offer.entry_id)
             offer = offer_lock(offer_id=offer.pk)
             _offer_open_check(offer=offer, now=timezone.now())
-            offer.appointment = appointment
-            _offer_close(offer=offer, status=OfferStatus.ACCEPTED, actor=actor)
-            if entry.status == EntryStatus.WAITING:
-                entry.status = EntryStatus.BOOKED
-                entry.save(update_fields=["status"])
-                audit_model_update(
-                    instance=entry, before={"status": EntryStatus.WAITING}, actor=actor
-                )
+            _offer_accepted(offer=offer, entry=entry, appointment=appointment, actor=actor)
             return appointment
     except SlotHeld as error:
         raise OfferClosed() from error
@@ -300,6 +305,8 @@ def waitlist_offers_expire(*, now: datetime | None = None) -> int:
     """Expire the open offers past `expires_at` and pass each slot to the next entry (the
     `expire_waitlist_offers` command and the beat, every minute); then mark entries past
     their own `expires_at`, with no open offer, `expired`. Returns how many offers expired.
+    An offer whose patient booked its slot directly (`POST /appointments/`; the hold lets
+    them) is closed as `accepted` by that booking instead.
 
     Safe to run twice at once: each offer in its own transaction, which locks its slot with
     SKIP LOCKED (a slot being booked, accepted or declined is left for the next run), then
@@ -314,10 +321,18 @@ def waitlist_offers_expire(*, now: datetime | None = None) -> int:
     ):
         with locking_transaction():
             slot = slot_lock_if_free(slot_id=slot_id)
-            if slot is None or entry_lock(entry_id=entry_id, skip_locked=True) is None:
+            entry = entry_lock(entry_id=entry_id, skip_locked=True) if slot else None
+            if entry is None:
                 continue
             offer = offer_lock(offer_id=offer_id, skip_locked=True)
             if offer is None or offer.status != OfferStatus.OPEN or offer.expires_at > now:
+                continue
+            # The holder may have booked the slot directly rather than through the offer.
+            booked = Appointment.objects.filter(
+                slot=slot, patient_id=offer.patient_id, status__in=ACTIVE_STATUSES
+            ).first()
+            if booked is not None:
+                _offer_accepted(offer=offer, entry=entry, appointment=booked, actor=None)
                 continue
             _offer_close(offer=offer, status=OfferStatus.EXPIRED, actor=None)
             notify.offer_expired_notify(offer=offer)

@@ -310,5 +310,14 @@ def test_a_held_slot_can_be_booked_by_its_holder_and_a_busy_patient_is_passed_ov
     free = PatientFactory()
     entry_for(free, doctor, day=clinic_day(slot.start))
     cancel(booked(PatientFactory(), slot))
-    assert WaitlistOffer.objects.get().patient == free
-    assert booked(free, slot).status == AppointmentStatus.CONFIRMED
+    offer = WaitlistOffer.objects.get()
+    assert offer.patient == free
+    appointment = booked(free, slot)
+    assert appointment.status == AppointmentStatus.CONFIRMED
+    # The sweep closes the hold as taken by that booking, and tells nobody it expired.
+    assert waitlist_offers_expire(now=offer.expires_at) == 0
+    offer.refresh_from_db()
+    assert offer.status == OfferStatus.ACCEPTED
+    assert offer.appointment == appointment
+    assert offer.entry.status == EntryStatus.BOOKED
+    assert not Notification.objects.filter(title="Your held slot has expired").exists()

@@ -69,6 +69,12 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/time-off/"): "time_off_create",
     ("GET", "/api/v1/time-off/{id}/"): "time_off_get",
     ("DELETE", "/api/v1/time-off/{id}/"): "time_off_delete",
+    ("GET", "/api/v1/waitlist/"): "waitlist_entry_list",
+    ("POST", "/api/v1/waitlist/"): "waitlist_join",
+    ("DELETE", "/api/v1/waitlist/{id}/"): "waitlist_entry_withdraw",
+    ("GET", "/api/v1/waitlist/offers/"): "waitlist_offer_list",
+    ("POST", "/api/v1/waitlist/offers/{id}/accept/"): "waitlist_offer_accept",
+    ("POST", "/api/v1/waitlist/offers/{id}/decline/"): "waitlist_offer_decline",
 }
 
 

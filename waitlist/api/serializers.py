@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from core.api.fields import AwareDateTimeField, BoundedDateField, LocalTimeField
 from core.api.input_serializers import InputSerializer
+from core.openapi.strict_input import BodyShape
 from doctors.models import Doctor, Specialization
 from patients.models import Patient
 from waitlist.models import WaitlistEntry, WaitlistOffer
@@ -27,7 +28,20 @@ class WaitlistJoinSerializer(InputSerializer):
         queryset=Patient.objects.all(), required=False, help_text="Admins only, and required."
     )
 
-    schema_alternatives = [{"required": ["doctor"]}, {"required": ["specialization"]}]
+    # The two bodies the join accepts, as the schema states them (core.openapi.strict_input);
+    # the service refuses both or neither (400 on `doctor`).
+    body_shapes = [
+        BodyShape(
+            name="WaitlistJoinForDoctorRequest",
+            required=("doctor", "date_from", "date_to"),
+            without=("specialization",),
+        ),
+        BodyShape(
+            name="WaitlistJoinForSpecializationRequest",
+            required=("specialization", "date_from", "date_to"),
+            without=("doctor",),
+        ),
+    ]
 
 
 class WaitlistEntrySerializer(serializers.ModelSerializer):

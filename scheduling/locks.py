@@ -34,7 +34,7 @@ def slot_lock(*, slot_id: UUID) -> Slot | None:
     return row_lock(Slot.objects.filter(pk=slot_id))
 
 
-def slot_lock_if_free(*, slot_id) -> Slot | None:
+def slot_lock_if_free(*, slot_id: UUID) -> Slot | None:
     """The slot (with its doctor), locked, unless it is gone or another transaction holds it
     (the waitlist's sweep: a slot being booked is left for its next run)."""
     return row_lock(Slot.objects.select_related("doctor").filter(pk=slot_id), skip_locked=True)

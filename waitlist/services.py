@@ -28,7 +28,7 @@ from appointments.locks import patient_lock
 from appointments.models import ACTIVE_STATUSES, Appointment
 from appointments.services import appointment_book
 from audit.services import audit_model_create, audit_model_update
-from core.clinic_time import clinic_today, clinic_zone, day_bounds
+from core.clinic_time import clinic_today, clinic_zone, day_start
 from core.errors import FieldInvalid, Forbidden
 from core.locks import locking_transaction
 from doctors.models import Doctor, Specialization
@@ -39,7 +39,14 @@ from scheduling.selectors import slot_list_free
 from scheduling.services import schedule_reach_check
 from waitlist import notify
 from waitlist.exceptions import OfferClosed, WaitlistLimitReached
-from waitlist.locks import entries_lock_free, entry_lock, entry_lock_first_free, offer_lock
+from waitlist.locks import (
+    entries_lock_free,
+    entry_lock,
+    entry_lock_first_free,
+    entry_lock_if_free,
+    offer_lock,
+    offer_lock_if_free,
+)
 from waitlist.models import EntryStatus, OfferStatus, WaitlistEntry, WaitlistOffer
 
 ENTRY_FIELDS = [
@@ -92,7 +99,7 @@ def waitlist_join(
         raise FieldInvalid("latest_time must be after earliest_time.", attr="latest_time")
     now = timezone.now()
     if expires_at is None:
-        expires_at = day_bounds(date_to, date_to)[1]
+        expires_at = day_start(date_to + timedelta(days=1))
     elif expires_at <= now:
         raise FieldInvalid("The entry would already have expired.", attr="expires_at")
     if doctor is not None and doctor.is_blacklisted:
@@ -259,6 +266,8 @@ def waitlist_offer_decline(*, offer_id, actor: User) -> WaitlistOffer:
         raise OfferClosed()
     with locking_transaction():
         slot = slot_lock(slot_id=offer.slot_id)
+        if slot is None:  # its window was removed, and the offer with it
+            raise OfferClosed()
         entry_lock(entry_id=offer.entry_id)
         offer = offer_lock(offer_id=offer.pk)
         if offer.status != OfferStatus.OPEN:
@@ -294,7 +303,8 @@ def waitlist_entry_withdraw(*, entry_id, actor: User) -> None:
             entry.status = EntryStatus.WITHDRAWN
             entry.save(update_fields=["status"])
             audit_model_update(instance=entry, before={"status": EntryStatus.WAITING}, actor=actor)
-            if offer is not None:
+            # An open offer's slot exists (removing a slot removes its offers).
+            if offer is not None and slot is not None:
                 offer = offer_lock(offer_id=offer.pk)
                 _offer_close(offer=offer, status=OfferStatus.DECLINED, actor=actor)
                 _slot_offer(slot=slot, now=timezone.now())
@@ -321,10 +331,10 @@ def waitlist_offers_expire(*, now: datetime | None = None) -> int:
     ):
         with locking_transaction():
             slot = slot_lock_if_free(slot_id=slot_id)
-            entry = entry_lock(entry_id=entry_id, skip_locked=True) if slot else None
-            if entry is None:
+            entry = entry_lock_if_free(entry_id=entry_id) if slot is not None else None
+            if slot is None or entry is None:
                 continue
-            offer = offer_lock(offer_id=offer_id, skip_locked=True)
+            offer = offer_lock_if_free(offer_id=offer_id)
             if offer is None or offer.status != OfferStatus.OPEN or offer.expires_at > now:
                 continue
             # The holder may have booked the slot directly rather than through the offer.

@@ -8,6 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.response import Response
 
+from accounts.api.authentication import signed_in_user
 from appointments.api.appointments import BOOKING_ERRORS
 from appointments.api.serializers import AppointmentSerializer
 from appointments.exceptions import DoctorUnavailable
@@ -53,7 +54,9 @@ class WaitlistEntryViewSet(
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return WaitlistEntry.objects.none()
-        return selectors.entry_list_visible(user=self.request.user).order_by("-created_at", "pk")
+        return selectors.entry_list_visible(user=signed_in_user(self.request)).order_by(
+            "-created_at", "pk"
+        )
 
     def get_permissions(self):
         if self.action in ("create", "destroy"):
@@ -86,7 +89,7 @@ class WaitlistEntryViewSet(
     def _joining_patient(self, serializer) -> Patient:
         """A patient joins for themselves (a `patient` they send is ignored); an admin must
         name one."""
-        user = self.request.user
+        user = signed_in_user(self.request)
         if not user.is_admin:
             return get_object_or_404(Patient.objects.only("pk"), pk=user.pk)
         if "patient" not in serializer.validated_data:
@@ -96,7 +99,7 @@ class WaitlistEntryViewSet(
         return serializer.validated_data["patient"]
 
     def perform_destroy(self, instance):
-        services.waitlist_entry_withdraw(entry_id=instance.pk, actor=self.request.user)
+        services.waitlist_entry_withdraw(entry_id=instance.pk, actor=signed_in_user(self.request))
 
 
 @extend_schema(tags=["waitlist"])
@@ -115,7 +118,9 @@ class WaitlistOfferViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return WaitlistOffer.objects.none()
-        return selectors.offer_list_visible(user=self.request.user).order_by("-created_at", "pk")
+        return selectors.offer_list_visible(user=signed_in_user(self.request)).order_by(
+            "-created_at", "pk"
+        )
 
     def get_permissions(self):
         return [IsPatientOrAdmin()] if self.action != "list" else super().get_permissions()

@@ -1,7 +1,8 @@
 """The admin site's Day board for reception: one column per doctor, one row per slot time of
-a clinic-local day, each appointment with its patient and status, and the moves reception
-makes from it (confirm, cancel, mark a no-show, book a free slot for a patient), each through
-the same service as the API's."""
+a clinic-local day, each appointment with its patient and status, free slots and those held
+for a waitlisted patient's offer, and the moves reception makes from it (confirm, cancel,
+mark a no-show, book a free slot for a patient), each through the same service as the
+API's."""
 
 from datetime import date
 
@@ -21,6 +22,7 @@ from core.admin import error_text
 from core.clinic_time import clinic_today
 from core.errors import DomainError
 from patients.selectors import patient_find
+from waitlist.selectors import offer_holding
 
 # The moves reception makes from the board, offered where the transition table allows them.
 MOVE_LABELS = {Action.CONFIRM: "Confirm", Action.CANCEL: "Cancel", Action.NO_SHOW: "No-show"}
@@ -105,9 +107,20 @@ def day_board_view(request):
     form = DayForm(request.GET or None, initial={"date": clinic_today()})
     day = form.cleaned_data["date"] if form.is_bound and form.is_valid() else clinic_today()
     board = appointment_day_board(day=day)
+    held = offer_holding(slot_ids=[cell.slot.pk for cell in board.cells.values() if cell.slot])
     now = timezone.now()
     rows = [
-        (start, [(cell, _moves_offered(request.user, cell, now)) for cell in cells])
+        (
+            start,
+            [
+                (
+                    cell,
+                    _moves_offered(request.user, cell, now),
+                    cell.slot and held.get(cell.slot.pk),
+                )
+                for cell in cells
+            ],
+        )
         for start, cells in board.rows()
     ]
     context = {

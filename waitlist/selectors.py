@@ -1,9 +1,12 @@
 """Shared reads about the waitlist."""
 
+from collections.abc import Collection
+from uuid import UUID
+
 from django.db.models import Q, QuerySet
 
 from accounts.models import User
-from waitlist.models import WaitlistEntry, WaitlistOffer
+from waitlist.models import OfferStatus, WaitlistEntry, WaitlistOffer
 
 
 def entry_list_visible(*, user: User) -> QuerySet[WaitlistEntry]:
@@ -33,3 +36,9 @@ def offer_list_visible(*, user: User) -> QuerySet[WaitlistOffer]:
     if user.is_doctor:
         return offers.filter(slot__doctor_id=user.pk)
     return offers.none()
+
+
+def offer_holding(*, slot_ids: Collection[UUID]) -> dict[UUID, WaitlistOffer]:
+    """The open offer holding each of these slots (those held), with its patient: one query."""
+    offers = WaitlistOffer.objects.filter(slot_id__in=slot_ids, status=OfferStatus.OPEN)
+    return {offer.slot_id: offer for offer in offers.select_related("patient__user")}

@@ -16,6 +16,7 @@ from audit.models import AuditLog
 from core.clinic_time import clinic_zone
 from tests.factories import DoctorFactory, PatientFactory, UserFactory, in_future
 from tests.schedule import window_published
+from tests.waitlist.world import cancel, entry_for
 
 pytestmark = pytest.mark.django_db
 BOARD = reverse("admin:day_board")
@@ -170,3 +171,20 @@ def test_only_staff_with_the_appointment_permission_see_it(client):
     assert client.get(BOARD).status_code == 403
     client.logout()
     assert client.get(BOARD).status_code == 302  # to the sign-in page
+
+
+def test_a_slot_held_for_a_waitlist_offer_shows_whom_it_is_held_for(staff):
+    day, (doctor,) = clinic_day(1)
+    waiting = PatientFactory(user__first_name="Wanda", user__last_name="Wait")
+    entry_for(waiting, doctor, day=day)
+    booked = Appointment.objects.order_by("start").first()
+    with CaptureQueriesContext(connection) as before:
+        board(staff, day)
+
+    cancel(booked)
+    with CaptureQueriesContext(connection) as after:
+        html = board(staff, day).content.decode()
+
+    assert html.count('class="held"') == 1
+    assert "Held for Wanda Wait" in html
+    assert len(after) == len(before)

@@ -19,6 +19,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("appointments.api.urls")),
     path("", include("notifications.api.urls")),
     path("", include("audit.urls")),
+    path("", include("calendars.api.urls")),
     path("health/", HealthView.as_view(), name="health"),
 ]
 

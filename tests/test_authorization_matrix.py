@@ -16,6 +16,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from appointments.models import Penalty
 from appointments.services import series_book
+from calendars.services import calendar_feed_create
 from doctors.services import doctor_blacklist
 from notifications.services import notification_create
 from scheduling.models import AvailabilityWindow, Slot
@@ -127,6 +128,7 @@ class World:
             title="Reminder",
             body="Your appointment is tomorrow.",
         )
+        self.calendar_feed, self.calendar_token = calendar_feed_create(owner=self.patient_a.user)
 
     def _past(self, doctor, *, hours_ago, status):
         start = timezone.now().replace(microsecond=0) - timedelta(hours=hours_ago)
@@ -446,6 +448,23 @@ MATRIX = [
     ("get", "health/", {}, None, everyone(200, blacklisted=200)),
     ("get", "audit-logs/", {}, None, admin_only(200)),
     ("get", "notifications/", {}, None, everyone(200, anon=401)),
+    ("get", "calendar-feeds/", {}, None, everyone(200, anon=401)),
+    ("post", "calendar-feeds/", {}, None, status_row(401, 201, 201, 201, 201, 401, 403)),
+    (
+        "delete",
+        "calendar-feeds/<uuid:pk>/",
+        {"pk": "calendar_feed"},
+        None,
+        status_row(401, 204, 404, 404, 404, 401, 204),
+    ),
+    # The token in the address is the credential: a stale JWT is not even looked at.
+    (
+        "get",
+        "ics/<str:token>.ics",
+        {"token": "calendar_token"},
+        None,
+        everyone(200, blacklisted=200),
+    ),
     (
         "post",
         "notifications/<uuid:pk>/read/",
@@ -486,8 +505,9 @@ def _path(route: str, args: dict, world: World) -> str:
     path = route
     for name, attr in args.items():
         value = getattr(world, attr)
-        for converter in ("uuid", "int"):
-            path = path.replace(f"<{converter}:{name}>", str(value.pk))
+        text = value if isinstance(value, str) else str(value.pk)
+        for converter in ("uuid", "int", "str"):
+            path = path.replace(f"<{converter}:{name}>", text)
     return f"/api/v1/{path}"
 
 

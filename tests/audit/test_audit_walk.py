@@ -75,6 +75,8 @@ EXPECTED = {
     ],
     ("post", "penalties/<uuid:pk>/resolve/"): [("resolve", "penalty")],
     ("post", "notifications/<uuid:pk>/read/"): [],
+    ("post", "calendar-feeds/"): [("create", "calendarfeed")],
+    ("delete", "calendar-feeds/<uuid:pk>/"): [("revoke", "calendarfeed")],
 }
 
 MUTATING = [row for row in MATRIX if row[0] in ("post", "patch", "delete")]

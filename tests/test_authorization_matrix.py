@@ -129,6 +129,7 @@ class World:
             body="Your appointment is tomorrow.",
         )
         self.calendar_feed, self.calendar_token = calendar_feed_create(owner=self.patient_a.user)
+        self.location_id = "clinic"
 
     def _past(self, doctor, *, hours_ago, status):
         start = timezone.now().replace(microsecond=0) - timedelta(hours=hours_ago)
@@ -472,6 +473,28 @@ MATRIX = [
         None,
         status_row(401, 200, 404, 404, 404, 401, 404),
     ),
+    ("get", "fhir/R4/metadata", {}, None, everyone(200)),
+    ("get", "fhir/R4/Practitioner", {}, None, everyone(200)),
+    ("get", "fhir/R4/Practitioner/<str:pk>", {"pk": "doctor_x"}, None, everyone(200)),
+    ("get", "fhir/R4/Schedule", {}, None, everyone(200)),
+    ("get", "fhir/R4/Schedule/<str:pk>", {"pk": "doctor_x"}, None, everyone(200)),
+    ("get", "fhir/R4/Slot", {}, None, everyone(200)),
+    ("get", "fhir/R4/Slot/<str:pk>", {"pk": "free_slot"}, None, everyone(200)),
+    ("get", "fhir/R4/Location", {}, None, everyone(200)),
+    ("get", "fhir/R4/Location/<str:pk>", {"pk": "location_id"}, None, everyone(200)),
+    ("get", "fhir/R4/Appointment", {}, None, everyone(200, anon=401)),
+    (
+        "get",
+        "fhir/R4/Appointment/<str:pk>",
+        {"pk": "confirmed"},
+        None,
+        status_row(401, 200, 404, 200, 404, 401, 200),
+    ),
+    # SMART Scheduling Links: open to all, credentials not even looked at.
+    ("get", "fhir/R4/$bulk-publish", {}, None, everyone(200, blacklisted=200)),
+    ("get", "fhir/R4/$bulk-publish/locations.ndjson", {}, None, everyone(200, blacklisted=200)),
+    ("get", "fhir/R4/$bulk-publish/schedules.ndjson", {}, None, everyone(200, blacklisted=200)),
+    ("get", "fhir/R4/$bulk-publish/slots.ndjson", {}, None, everyone(200, blacklisted=200)),
 ]
 
 

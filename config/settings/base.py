@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "audit",
     "notifications",
     "calendars",
+    "fhir_api",
 ]
 
 MIDDLEWARE = [

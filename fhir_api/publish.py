@@ -63,6 +63,7 @@ def schedules_ndjson() -> Iterator[str]:
 def slots_ndjson() -> Iterator[str]:
     """Every free slot, a page of `SMART_PUBLISH_PAGE_SIZE` at a time (one query each)."""
     size = settings.SMART_PUBLISH_PAGE_SIZE
+    booking = resources.SlotBooking()
     after = None
     while True:
         page = smart_free_slot_page(after=after, size=size)
@@ -76,7 +77,7 @@ def slots_ndjson() -> Iterator[str]:
                     start=start,
                     end=end,
                     status="free",
-                    booking=True,
+                    booking=booking,
                 )
             )
             for slot_id, doctor_id, start, end in page

@@ -97,22 +97,39 @@ def schedule_resource(
     }
 
 
-def booking_deep_link(slot_id) -> str:
-    """Where a person books this slot (`SMART_BOOKING_URL`): `{slot}` replaced by its id, or
-    `slot=<id>` added to the query."""
-    template = settings.SMART_BOOKING_URL
-    if "{slot}" in template:
-        return template.replace("{slot}", str(slot_id))
-    parts = urlsplit(template)
-    query = f"{parts.query}&" if parts.query else ""
-    return urlunsplit(parts._replace(query=query + urlencode({"slot": str(slot_id)})))
+class SlotBooking:
+    """How a free slot is booked, in SMART Scheduling Links' extensions: a deep link into the
+    booking page (`SMART_BOOKING_URL`: `{slot}` replaced by the slot's id, or `slot=<id>` added
+    to its query) and the clinic's phone (`CLINIC_PHONE`), each when set. Built once per
+    answer: the publication writes it on every one of thousands of slots, and splitting the
+    address around the id once keeps each link a concatenation."""
+
+    def __init__(self) -> None:
+        template = settings.SMART_BOOKING_URL
+        self.link_parts = None
+        if template and "{slot}" in template:
+            self.link_parts = tuple(template.split("{slot}", 1))
+        elif template:
+            parts = urlsplit(template)
+            query = f"{parts.query}&" if parts.query else ""
+            marked = urlunsplit(parts._replace(query=f"{query}{urlencode({'slot': ''})}\0"))
+            self.link_parts = tuple(marked.split("\0", 1))
+        self.phone = settings.CLINIC_PHONE
+
+    def extensions(self, slot_id) -> list[dict]:
+        extensions = []
+        if self.link_parts:
+            prefix, suffix = self.link_parts
+            extensions.append({"url": BOOKING_DEEP_LINK, "valueUrl": f"{prefix}{slot_id}{suffix}"})
+        if self.phone:
+            extensions.append({"url": BOOKING_PHONE, "valueString": self.phone})
+        return extensions
 
 
 def slot_resource(
-    *, slot_id, doctor_id, start: datetime, end: datetime, status: str, booking: bool
+    *, slot_id, doctor_id, start: datetime, end: datetime, status: str, booking: SlotBooking | None
 ) -> dict:
-    """A Slot; `booking` adds the SMART Scheduling Links extensions saying where to book it
-    (a deep link when `SMART_BOOKING_URL` is set, the clinic's phone when `CLINIC_PHONE` is)."""
+    """A Slot; `booking` (for a free one) adds the extensions saying where to book it."""
     resource = {
         "resourceType": "Slot",
         "id": str(slot_id),
@@ -121,11 +138,7 @@ def slot_resource(
         "start": instant(start),
         "end": instant(end),
     }
-    extensions = []
-    if booking and settings.SMART_BOOKING_URL:
-        extensions.append({"url": BOOKING_DEEP_LINK, "valueUrl": booking_deep_link(slot_id)})
-    if booking and settings.CLINIC_PHONE:
-        extensions.append({"url": BOOKING_PHONE, "valueString": settings.CLINIC_PHONE})
+    extensions = booking.extensions(slot_id) if booking else None
     if extensions:
         resource["extension"] = extensions
     return resource

@@ -226,7 +226,7 @@ class SlotView(FhirResourceView):
             start=row["start"],
             end=row["end"],
             status=row["fhir_status"],
-            booking=row["fhir_status"] == "free",
+            booking=self.booking if row["fhir_status"] == "free" else None,
         )
 
     @extend_schema(
@@ -254,6 +254,7 @@ class SlotView(FhirResourceView):
         responses={200: _RESOURCE},
     )
     def get(self, request, pk: str | None = None):
+        self.booking = resources.SlotBooking()
         return super().get(request, pk)
 
 

@@ -168,6 +168,20 @@ def markdown(meta: dict, results: list[dict], memory: list[dict], plans: dict, c
         "ratio the machine would show with nothing else running. 'other' is the rest of the "
         "machine's busy time during the scenario (kernel networking, other processes).",
     ]
+    publication = meta.get("smart_publication") or {}
+    if publication:
+        lines += [
+            "",
+            "SMART Scheduling Links slot file (`$bulk-publish/slots.ndjson`, fetched whole, "
+            "once, while nothing else runs):",
+        ]
+        for size, run in publication.items():
+            lines.append(
+                f"- {size} slots in the table: {run['slots']:,} free slots published, "
+                f"{run['mib']} MiB in {run['seconds']} s ({run['slots_per_s']:,} slots/s, first "
+                f"byte {run['first_byte_ms']} ms); the serving worker's memory grew "
+                f"{run['worker_memory_growth_mib']} MiB"
+            )
     lines += [
         "",
         "## Targets",

@@ -489,14 +489,15 @@ def run_scenario(name, args, server, work, data, label=None, booking_p50=None) -
 
 
 def publication_measure(server) -> dict:
-    """The SMART slot file fetched whole, once (bench/publication.py)."""
-    from bench.publication import slot_file_measure
+    """The SMART publication fetched whole, once (bench/publication.py)."""
+    from bench.publication import publication_fetch
 
-    print("\n== SMART Scheduling Links: the slot file, fetched whole", flush=True)
-    result = slot_file_measure(server)
+    print("\n== SMART Scheduling Links: the manifest and every slot file", flush=True)
+    result = publication_fetch(server)
     print(
-        f"   {result['slots']:,} slots, {result['mib']} MiB in {result['seconds']} s "
-        f"({result['slots_per_s']:,}/s, first byte {result['first_byte_ms']} ms), worker "
+        f"   {result['slots']:,} slots in {result['files']} files, {result['mib']} MiB in "
+        f"{result['seconds']} s ({result['slots_per_s']:,}/s); largest file "
+        f"{result['largest_file_slots']:,} slots, slowest {result['slowest_file_s']} s; worker "
         f"memory +{result['worker_memory_growth_mib']} MiB",
         flush=True,
     )

@@ -1,5 +1,7 @@
 """Reads behind the FHIR API and the SMART Scheduling Links publication."""
 
+from datetime import date
+
 from django.db.models import Case, Exists, F, OuterRef, QuerySet, Value, When
 
 from doctors.models import Doctor
@@ -43,13 +45,14 @@ def fhir_schedule_list(*, include_blacklisted: bool) -> QuerySet[Doctor]:
     ).order_by("user_id")
 
 
-def smart_free_slot_page(*, after: tuple | None, size: int) -> list[tuple]:
-    """One page of the slots SMART Scheduling Links publishes (the free ones), as
+def smart_free_slot_page(*, day: date, after: tuple | None, size: int) -> list[tuple]:
+    """One page of the slots SMART Scheduling Links publishes for the clinic-local `day`
+    (the free ones), as
     `(id, doctor_id, start, end)` tuples in (start, doctor) order, after the key `after`
     (the last row's `(start, doctor_id)`). Keyset paging: each page is one query that starts
     where the last one stopped, so reading page n costs no more than page 1 (the partial index
     on free slots' start serves it)."""
-    slots = slot_list_free()
+    slots = slot_list_free(date_from=day, date_to=day)
     if after is not None:
         start, doctor_id = after
         slots = slots.filter(start__gte=start).exclude(start=start, doctor_id__lte=doctor_id)

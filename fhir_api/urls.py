@@ -27,4 +27,9 @@ urlpatterns = [
         )
         for name, _ in publish.FILES
     ),
+    path(
+        f"{_FHIR}/$bulk-publish/slots/<str:day>.ndjson",
+        views.BulkPublishSlotsView.as_view(),
+        name="fhir-bulk-publish-slots",
+    ),
 ]

@@ -2,6 +2,9 @@
 OperationOutcome. Practitioners, Schedules, Slots and the Location are public, like the doctor
 directory and the free slots; Appointments need a token and are scoped as `/appointments/`."""
 
+import re
+from datetime import date
+
 from django.conf import settings
 from django.http import StreamingHttpResponse
 from django.urls import reverse
@@ -9,12 +12,14 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from appointments.selectors import appointment_list_page
+from core.api.fields import RFC3339_DATE
 from core.api.negotiation import FirstRendererNegotiation
 from core.openapi.auto_schema import AutoSchema
 from doctors.selectors import doctor_list_visible
@@ -382,20 +387,29 @@ class BulkPublishManifestView(SmartPublicationView):
         auth=[],
         summary="SMART Scheduling Links manifest ($bulk-publish)",
         description="`{transactionTime, request, output: [{type, url, extension?}], error}`: "
-        "one Location, one Schedule and one Slot file (NDJSON), tagged with `CLINIC_STATE` "
-        "when it is set.",
+        "the Location file, the Schedule file, then one Slot file per clinic-local day from "
+        "today through the booking horizon; each tagged with `CLINIC_STATE` when it is set.",
         responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="The manifest.")},
     )
     def get(self, request):
+        def url(name: str, **kwargs) -> str:
+            return request.build_absolute_uri(reverse(name, kwargs=kwargs or None))
+
         return Response(
             publish.manifest(
-                request_url=request.build_absolute_uri(reverse("fhir-bulk-publish")),
-                file_url=lambda name: request.build_absolute_uri(
-                    reverse(f"fhir-bulk-publish-{name}")
-                ),
+                request_url=url("fhir-bulk-publish"),
+                file_url=lambda name: url(f"fhir-bulk-publish-{name}"),
+                slot_file_url=lambda day: url("fhir-bulk-publish-slots", day=day.isoformat()),
                 transaction_time=resources.instant(timezone.now()),
             )
         )
+
+
+_NDJSON = {
+    (200, "application/fhir+ndjson"): OpenApiResponse(
+        OpenApiTypes.STR, description="One minified FHIR resource a line. Streamed."
+    )
+}
 
 
 @extend_schema(tags=["fhir"])
@@ -406,24 +420,40 @@ class BulkPublishFileView(SmartPublicationView):
 
     @extend_schema(
         auth=[],
-        summary="SMART Scheduling Links file (NDJSON)",
-        description="One minified FHIR resource a line: the clinic's Location; a Schedule per "
-        "doctor (not blacklisted), its actor the Location; or every free Slot, with its "
-        "booking-deep-link (`SMART_BOOKING_URL`) and booking-phone (`CLINIC_PHONE`) "
-        "extensions. No patient data. Streamed.",
-        responses={
-            (200, "application/fhir+ndjson"): OpenApiResponse(
-                OpenApiTypes.STR, description="NDJSON."
-            )
-        },
+        summary="SMART Scheduling Links file: the Location, or the Schedules",
+        description="The clinic's Location; or a Schedule per doctor who is not blacklisted, "
+        "its actor the Location.",
+        responses=_NDJSON,
     )
     def get(self, request):
         if self.file == "locations":
             lines = publish.locations_ndjson(
-                identifier_system=self.request.build_absolute_uri(reverse("fhir-location"))
+                identifier_system=request.build_absolute_uri(reverse("fhir-location"))
             )
-        elif self.file == "schedules":
-            lines = publish.schedules_ndjson()
         else:
-            lines = publish.slots_ndjson()
+            lines = publish.schedules_ndjson()
         return StreamingHttpResponse(lines, content_type="application/fhir+ndjson")
+
+
+@extend_schema(tags=["fhir"])
+class BulkPublishSlotsView(SmartPublicationView):
+    renderer_classes = [NdjsonRenderer]
+
+    @extend_schema(
+        auth=[],
+        summary="SMART Scheduling Links file: one day's free slots",
+        description="Every free slot starting on this clinic-local day (`YYYY-MM-DD`), with "
+        "its booking-deep-link (`SMART_BOOKING_URL`) and booking-phone (`CLINIC_PHONE`) "
+        "extensions; no busy slot, no patient data. A day with none answers an empty file.",
+        responses=_NDJSON,
+    )
+    def get(self, request, day: str):
+        try:
+            parsed = date.fromisoformat(day) if re.fullmatch(RFC3339_DATE, day) else None
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            raise NotFound("No such slot file: its name is a date, YYYY-MM-DD.")
+        return StreamingHttpResponse(
+            publish.slots_ndjson(day=parsed), content_type="application/fhir+ndjson"
+        )

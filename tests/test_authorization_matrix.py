@@ -17,6 +17,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from appointments.models import Penalty
 from appointments.services import series_book
 from calendars.services import calendar_feed_create
+from core.clinic_time import clinic_zone
 from doctors.services import doctor_blacklist
 from notifications.services import notification_create
 from scheduling.models import AvailabilityWindow, Slot
@@ -130,6 +131,7 @@ class World:
         )
         self.calendar_feed, self.calendar_token = calendar_feed_create(owner=self.patient_a.user)
         self.location_id = "clinic"
+        self.slot_day = third.start.astimezone(clinic_zone()).date().isoformat()
 
     def _past(self, doctor, *, hours_ago, status):
         start = timezone.now().replace(microsecond=0) - timedelta(hours=hours_ago)
@@ -494,7 +496,13 @@ MATRIX = [
     ("get", "fhir/R4/$bulk-publish", {}, None, everyone(200, blacklisted=200)),
     ("get", "fhir/R4/$bulk-publish/locations.ndjson", {}, None, everyone(200, blacklisted=200)),
     ("get", "fhir/R4/$bulk-publish/schedules.ndjson", {}, None, everyone(200, blacklisted=200)),
-    ("get", "fhir/R4/$bulk-publish/slots.ndjson", {}, None, everyone(200, blacklisted=200)),
+    (
+        "get",
+        "fhir/R4/$bulk-publish/slots/<str:day>.ndjson",
+        {"day": "slot_day"},
+        None,
+        everyone(200, blacklisted=200),
+    ),
 ]
 
 

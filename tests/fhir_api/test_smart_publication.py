@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from appointments.services import appointment_book
+from core.clinic_time import clinic_today, clinic_zone
 from doctors.services import doctor_blacklist
 from scheduling.services import time_off_create
 from tests.factories import DoctorFactory, in_future
@@ -30,9 +31,16 @@ def ndjson(client, url: str) -> list[dict]:
     return [fhir_valid(json.loads(line)) for line in text.splitlines()]
 
 
-def _files(client) -> dict[str, str]:
-    manifest = client.get(MANIFEST).json()
-    return {item["type"]: item["url"] for item in manifest["output"]}
+def _files(client) -> dict[str, list[str]]:
+    """The manifest's files by type."""
+    files = {}
+    for item in client.get(MANIFEST).json()["output"]:
+        files.setdefault(item["type"], []).append(item["url"])
+    return files
+
+
+def _published_slots(client) -> list[dict]:
+    return [slot for url in _files(client)["Slot"] for slot in ndjson(client, url)]
 
 
 @pytest.fixture
@@ -48,7 +56,7 @@ def clinic(settings):
 
 
 @pytest.mark.parametrize("accept", [None, "application/json"])
-def test_the_manifest(anon_client, clinic, accept):
+def test_the_manifest(anon_client, clinic, settings, accept):
     headers = {"HTTP_ACCEPT": accept} if accept else {}
     response = anon_client.get(MANIFEST, **headers)
 
@@ -59,16 +67,21 @@ def test_the_manifest(anon_client, clinic, accept):
     assert manifest["request"] == f"http://testserver{MANIFEST}"
     assert manifest["transactionTime"].endswith("Z")
     assert manifest["error"] == []
-    assert [(o["type"], o["extension"]) for o in manifest["output"]] == [
-        ("Location", {"state": ["LND"]}),
-        ("Schedule", {"state": ["LND"]}),
-        ("Slot", {"state": ["LND"]}),
+    output = manifest["output"]
+    assert [o["type"] for o in output[:2]] == ["Location", "Schedule"]
+    assert all(o["extension"] == {"state": ["LND"]} for o in output)
+    assert all(o["url"].startswith(f"http://testserver{MANIFEST}/") for o in output)
+    # A slot file a clinic-local day, today through the booking horizon.
+    today = clinic_today()
+    days = [today + timedelta(days=n) for n in range(settings.BOOKING_HORIZON_DAYS + 1)]
+    assert [o["url"] for o in output[2:]] == [
+        f"http://testserver{MANIFEST}/slots/{day.isoformat()}.ndjson" for day in days
     ]
-    assert all(o["url"].startswith(f"http://testserver{MANIFEST}/") for o in manifest["output"])
+    assert {o["type"] for o in output[2:]} == {"Slot"}
 
 
 def test_files_are_answered_whatever_the_client_accepts(anon_client):
-    url = _files(anon_client)["Location"]
+    (url,) = _files(anon_client)["Location"]
 
     for accept in ({}, {"HTTP_ACCEPT": "application/fhir+ndjson"}, {"HTTP_ACCEPT": "*/*"}):
         assert anon_client.get(url, **accept).status_code == 200
@@ -79,8 +92,8 @@ def test_the_location_and_one_schedule_per_bookable_doctor(anon_client, clinic, 
     doctor_blacklist(doctor=barred, reason="Review")
     files = _files(anon_client)
 
-    (location,) = ndjson(anon_client, files["Location"])
-    schedules = ndjson(anon_client, files["Schedule"])
+    (location,) = ndjson(anon_client, files["Location"][0])
+    schedules = ndjson(anon_client, files["Schedule"][0])
 
     assert location["id"] == "clinic"
     assert location["name"] == "Northside Clinic"
@@ -107,7 +120,7 @@ def test_only_free_slots_with_their_booking_links_and_no_patient_data(
     time_off_create(doctor=doctor, start=off.start, end=off.end)
     files = _files(anon_client)
 
-    (slot,) = ndjson(anon_client, files["Slot"])
+    (slot,) = _published_slots(anon_client)
 
     assert slot["id"] == str(free.pk)
     assert slot["status"] == "free"
@@ -121,7 +134,9 @@ def test_only_free_slots_with_their_booking_links_and_no_patient_data(
         },
     ]
     published = "".join(
-        b"".join(anon_client.get(url).streaming_content).decode() for url in files.values()
+        b"".join(anon_client.get(url).streaming_content).decode()
+        for urls in files.values()
+        for url in urls
     )
     for private in (str(patient.pk), patient.user.last_name, patient.user.email):
         assert private not in published
@@ -137,7 +152,7 @@ def test_slot_pages_meet_at_equal_starts_without_loss_or_repeat(anon_client, set
     slots += list(
         window_published(doctors[0], start=start + timedelta(hours=2), hours=2).slots.all()
     )
-    url = _files(anon_client)["Slot"]
+    url = f"{MANIFEST}/slots/{start.astimezone(clinic_zone()).date().isoformat()}.ndjson"
 
     with CaptureQueriesContext(connection) as queries:
         published = ndjson(anon_client, url)
@@ -146,3 +161,21 @@ def test_slot_pages_meet_at_equal_starts_without_loss_or_repeat(anon_client, set
     assert len(published) == 5
     # Pages of 2, 2 and 1: three queries, the last one short.
     assert len(queries.captured_queries) == 3
+
+
+def test_a_slot_file_has_its_days_slots_only(anon_client, doctor):
+    start = in_future(days=3).replace(hour=12)
+    today_slot = window_published(doctor, start=start, hours=1).slots.get()
+    window_published(doctor, start=start + timedelta(days=1), hours=1)
+    day = start.astimezone(clinic_zone()).date()
+
+    published = ndjson(anon_client, f"{MANIFEST}/slots/{day.isoformat()}.ndjson")
+    empty = ndjson(anon_client, f"{MANIFEST}/slots/{(day - timedelta(days=1)).isoformat()}.ndjson")
+
+    assert [s["id"] for s in published] == [str(today_slot.pk)]
+    assert empty == []
+
+
+@pytest.mark.parametrize("name", ["2026-13-01", "tomorrow", "2026-1-1"])
+def test_a_slot_file_named_by_no_date_is_404(anon_client, name):
+    assert anon_client.get(f"{MANIFEST}/slots/{name}.ndjson").status_code == 404

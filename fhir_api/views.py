@@ -62,17 +62,12 @@ class OperationOutcomeSchema(serializers.Serializer):
 
 
 class FhirSchema(AutoSchema):
-    """One view serves a type's search (`/Slot`) and its read (`/Slot/{pk}`): the schema tells
-    them apart, and gives the search parameters to the search only."""
+    """One view serves a type's search (`/Slot`) and its read (`/Slot/{pk}`): the schema gives
+    the search parameters to the search only (their operationIds are in
+    core/openapi/operation_ids.py)."""
 
     def _is_read(self) -> bool:
         return self.path.endswith("}")
-
-    def get_operation_id(self):
-        resource_type = getattr(self.view, "resource_type", "")
-        if not resource_type:
-            return super().get_operation_id()
-        return f"fhir_{resource_type.lower()}_{'read' if self._is_read() else 'search'}"
 
     def get_override_parameters(self):
         parameters = super().get_override_parameters()

@@ -563,6 +563,7 @@ SPECTACULAR_SETTINGS = {
         "core.openapi.hooks.error_codes_named",
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
         "core.openapi.hooks.client_types",
+        "core.openapi.hooks.operation_paths_literal",
     ],
     # Generated clients take the address as an option; this one is `make run`'s.
     "SERVERS": [{"url": "http://127.0.0.1:8000", "description": "A local server (`make run`)"}],

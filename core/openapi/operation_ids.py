@@ -93,5 +93,7 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
 
 def operation_id(method: str, path: str, fallback: str) -> str:
     """The route's name from OPERATION_IDS; a route not named there yet keeps drf-spectacular's
-    generated id (tests/openapi checks that every route is named)."""
+    generated id (tests/openapi checks that every route is named). drf-spectacular hands the
+    SMART routes over without their `$` (core.openapi.hooks.operation_paths_literal)."""
+    path = path.replace("/fhir/R4/bulk-publish", "/fhir/R4/$bulk-publish")
     return OPERATION_IDS.get((method.upper(), path), fallback)

@@ -46,7 +46,7 @@ _PAGING = [
 ]
 
 
-class _IssueSchema(serializers.Serializer):
+class OperationOutcomeIssue(serializers.Serializer):
     severity = serializers.CharField()
     code = serializers.CharField(help_text="FHIR's IssueType (invalid, not-found, login, ...).")
     details = serializers.DictField(help_text="`{text}`: the error's stable CareSlot code.")
@@ -54,11 +54,11 @@ class _IssueSchema(serializers.Serializer):
     expression = serializers.ListField(child=serializers.CharField(), required=False)
 
 
-class OperationOutcomeSchema(serializers.Serializer):
+class OperationOutcome(serializers.Serializer):
     """What a FHIR error looks like, for the schema only."""
 
     resourceType = serializers.CharField()
-    issue = _IssueSchema(many=True)
+    issue = OperationOutcomeIssue(many=True)
 
 
 class FhirSchema(AutoSchema):
@@ -78,7 +78,7 @@ class FhirSchema(AutoSchema):
         documented = super()._get_error_response_serializer(status_code)
         codes = getattr(documented, "description", "") or "`invalid`, naming the parameter"
         return OpenApiResponse(
-            response=OperationOutcomeSchema,
+            response=OperationOutcome,
             description=f"OperationOutcome; its issues' `details.text`: {codes}",
         )
 

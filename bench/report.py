@@ -168,6 +168,21 @@ def markdown(meta: dict, results: list[dict], memory: list[dict], plans: dict, c
         "ratio the machine would show with nothing else running. 'other' is the rest of the "
         "machine's busy time during the scenario (kernel networking, other processes).",
     ]
+    publication = meta.get("smart_publication") or {}
+    if publication:
+        lines += [
+            "",
+            "SMART Scheduling Links (the manifest and every day's slot file, fetched one after "
+            "the other, once, while nothing else runs):",
+        ]
+        for size, run in publication.items():
+            lines.append(
+                f"- {size} slots in the table: {run['slots']:,} free slots in {run['files']} "
+                f"files, {run['mib']} MiB in {run['seconds']} s ({run['slots_per_s']:,} "
+                f"slots/s); largest file {run['largest_file_slots']:,} slots, slowest "
+                f"{run['slowest_file_s']} s; the workers' memory grew at most "
+                f"{run['worker_memory_growth_mib']} MiB"
+            )
     lines += [
         "",
         "## Targets",

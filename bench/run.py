@@ -71,6 +71,8 @@ def bench_env(args) -> dict:
         "ACCESS_TOKEN_LIFETIME": str(6 * 3600),
         # The run books about ten appointments per patient on top of the seeded ones.
         "MAX_ACTIVE_APPOINTMENTS_PER_PATIENT": "1000",
+        # Every published free slot carries its booking link, as a deployment's would.
+        "SMART_BOOKING_URL": "https://book.example.test/slots/{slot}",
         "PYTHONPATH": str(ROOT),
     }
     return env
@@ -486,6 +488,22 @@ def run_scenario(name, args, server, work, data, label=None, booking_p50=None) -
     return result
 
 
+def publication_measure(server) -> dict:
+    """The SMART publication fetched whole, once (bench/publication.py)."""
+    from bench.publication import publication_fetch
+
+    print("\n== SMART Scheduling Links: the manifest and every slot file", flush=True)
+    result = publication_fetch(server)
+    print(
+        f"   {result['slots']:,} slots in {result['files']} files, {result['mib']} MiB in "
+        f"{result['seconds']} s ({result['slots_per_s']:,}/s); largest file "
+        f"{result['largest_file_slots']:,} slots, slowest {result['slowest_file_s']} s; worker "
+        f"memory +{result['worker_memory_growth_mib']} MiB",
+        flush=True,
+    )
+    return result
+
+
 def reset_database() -> None:
     with psycopg.connect(SERVER_URL, autocommit=True) as connection:
         connection.execute(
@@ -592,8 +610,12 @@ def main(argv: list[str]) -> int:
                 )
             )
         results.append(run_scenario("baseline", args, server, work, data, label="baseline_again"))
+        publication = {}
+        if wanted("smart_publication"):
+            publication["24k"] = publication_measure(server)
 
-        if not args.skip_scale and (wanted("slot_search") or wanted("doctor_slots_week")):
+        scaled = ("slot_search", "doctor_slots_week", "smart_publication")
+        if not args.skip_scale and any(wanted(name) for name in scaled):
             print(f"\n== growing the slot table to {SCALED_SLOTS:,} rows", flush=True)
             subprocess.run(
                 [PYTHON, "-m", "bench.seed", "scale", "--slots", str(SCALED_SLOTS)],
@@ -615,6 +637,8 @@ def main(argv: list[str]) -> int:
                     results.append(
                         run_scenario(f"{name}_240k", args, server, work, data, label=f"{name}_240k")
                     )
+            if wanted("smart_publication"):
+                publication["240k"] = publication_measure(server)
 
         if not args.skip_pgbench and pgbench_path():
             print(f"\n== pgbench: the booking transaction in SQL, {args.users} clients", flush=True)
@@ -663,6 +687,7 @@ def main(argv: list[str]) -> int:
             "users": args.users,
             "duration_s": args.duration,
         },
+        "smart_publication": publication,
     }
     paths = report.write(args.out, args.label, meta, results, memory, plans)
     for path in paths:

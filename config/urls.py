@@ -20,6 +20,8 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("notifications.api.urls")),
     path("", include("waitlist.api.urls")),
     path("", include("audit.urls")),
+    path("", include("calendars.api.urls")),
+    path("", include("fhir_api.urls")),
     path("health/", HealthView.as_view(), name="health"),
 ]
 

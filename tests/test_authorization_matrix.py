@@ -17,6 +17,8 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from appointments.models import Penalty
 from appointments.services import series_book
+from calendars.services import calendar_feed_create
+from core.clinic_time import clinic_zone
 from doctors.services import doctor_blacklist
 from notifications.services import notification_create
 from scheduling.models import AvailabilityWindow, Slot
@@ -137,6 +139,9 @@ class World:
             title="Reminder",
             body="Your appointment is tomorrow.",
         )
+        self.calendar_feed, self.calendar_token = calendar_feed_create(owner=self.patient_a.user)
+        self.location_id = "clinic"
+        self.slot_day = third.start.astimezone(clinic_zone()).date().isoformat()
 
     def _past(self, doctor, *, hours_ago, status):
         start = timezone.now().replace(microsecond=0) - timedelta(hours=hours_ago)
@@ -491,12 +496,57 @@ MATRIX = [
     ),
     ("get", "audit-logs/", {}, None, admin_only(200)),
     ("get", "notifications/", {}, None, everyone(200, anon=401)),
+    ("get", "calendar-feeds/", {}, None, everyone(200, anon=401)),
+    ("post", "calendar-feeds/", {}, None, status_row(401, 201, 201, 201, 201, 401, 403)),
+    (
+        "delete",
+        "calendar-feeds/<uuid:pk>/",
+        {"pk": "calendar_feed"},
+        None,
+        status_row(401, 204, 404, 404, 404, 401, 204),
+    ),
+    # The token in the address is the credential: a stale JWT is not even looked at.
+    (
+        "get",
+        "ics/<str:token>.ics",
+        {"token": "calendar_token"},
+        None,
+        everyone(200, blacklisted=200),
+    ),
     (
         "post",
         "notifications/<uuid:pk>/read/",
         {"pk": "notification"},
         None,
         status_row(401, 200, 404, 404, 404, 401, 404),
+    ),
+    ("get", "fhir/R4/metadata", {}, None, everyone(200)),
+    ("get", "fhir/R4/Practitioner", {}, None, everyone(200)),
+    ("get", "fhir/R4/Practitioner/<str:pk>", {"pk": "doctor_x"}, None, everyone(200)),
+    ("get", "fhir/R4/Schedule", {}, None, everyone(200)),
+    ("get", "fhir/R4/Schedule/<str:pk>", {"pk": "doctor_x"}, None, everyone(200)),
+    ("get", "fhir/R4/Slot", {}, None, everyone(200)),
+    ("get", "fhir/R4/Slot/<str:pk>", {"pk": "free_slot"}, None, everyone(200)),
+    ("get", "fhir/R4/Location", {}, None, everyone(200)),
+    ("get", "fhir/R4/Location/<str:pk>", {"pk": "location_id"}, None, everyone(200)),
+    ("get", "fhir/R4/Appointment", {}, None, everyone(200, anon=401)),
+    (
+        "get",
+        "fhir/R4/Appointment/<str:pk>",
+        {"pk": "confirmed"},
+        None,
+        status_row(401, 200, 404, 200, 404, 401, 200),
+    ),
+    # SMART Scheduling Links: open to all, credentials not even looked at.
+    ("get", "fhir/R4/$bulk-publish", {}, None, everyone(200, blacklisted=200)),
+    ("get", "fhir/R4/$bulk-publish/locations.ndjson", {}, None, everyone(200, blacklisted=200)),
+    ("get", "fhir/R4/$bulk-publish/schedules.ndjson", {}, None, everyone(200, blacklisted=200)),
+    (
+        "get",
+        "fhir/R4/$bulk-publish/slots/<str:day>.ndjson",
+        {"day": "slot_day"},
+        None,
+        everyone(200, blacklisted=200),
     ),
 ]
 
@@ -531,8 +581,9 @@ def _path(route: str, args: dict, world: World) -> str:
     path = route
     for name, attr in args.items():
         value = getattr(world, attr)
-        for converter in ("uuid", "int"):
-            path = path.replace(f"<{converter}:{name}>", str(value.pk))
+        text = value if isinstance(value, str) else str(value.pk)
+        for converter in ("uuid", "int", "str"):
+            path = path.replace(f"<{converter}:{name}>", text)
     return f"/api/v1/{path}"
 
 

@@ -99,6 +99,8 @@ INSTALLED_APPS = [
     "audit",
     "notifications",
     "waitlist",
+    "calendars",
+    "fhir_api",
 ]
 
 MIDDLEWARE = [
@@ -264,6 +266,42 @@ SERIES_MAX_OCCURRENCES = env.int("SERIES_MAX_OCCURRENCES", default=26)
 WAITLIST_HOLD_MINUTES = env.int("WAITLIST_HOLD_MINUTES", default=15)
 # A patient may wait on at most this many waitlist entries at once.
 WAITLIST_MAX_ENTRIES_PER_PATIENT = env.int("WAITLIST_MAX_ENTRIES_PER_PATIENT", default=5)
+
+# The clinic as integrations describe it (calendar events, the SMART Location) -------------
+
+CLINIC_NAME = env.str("CLINIC_NAME", default="CareSlot clinic")
+CLINIC_PHONE = env.str("CLINIC_PHONE", default="")
+CLINIC_WEBSITE = env.str("CLINIC_WEBSITE", default="")
+CLINIC_ADDRESS_LINES = env.list("CLINIC_ADDRESS_LINES", default=[])
+CLINIC_CITY = env.str("CLINIC_CITY", default="")
+CLINIC_STATE = env.str("CLINIC_STATE", default="")
+CLINIC_POSTAL_CODE = env.str("CLINIC_POSTAL_CODE", default="")
+CLINIC_COUNTRY = env.str("CLINIC_COUNTRY", default="")
+
+# Calendar feeds (docs/api.md, "Calendar feeds") ----------------------------------------------
+
+# Appointments that started longer ago than this, and those called off longer ago, leave the
+# feed; until then a called-off one is shown as cancelled.
+CALENDAR_FEED_RECENT = env_duration("CALENDAR_FEED_RECENT", timedelta(days=30))
+# The polling interval suggested to calendar applications.
+CALENDAR_FEED_REFRESH = env_duration("CALENDAR_FEED_REFRESH", timedelta(minutes=15))
+# The right-hand side of every event's UID (`<appointment id>@<this>`): never change it once
+# feeds are subscribed, or every calendar sees every event anew.
+CALENDAR_UID_DOMAIN = env.str("CALENDAR_UID_DOMAIN", default="careslot")
+
+# FHIR and SMART Scheduling Links (docs/api.md, "FHIR") ---------------------------------------
+
+# The booking page a SMART Scheduling Links client sends a person to, for one slot: `{slot}`
+# is replaced by the slot's id (otherwise `slot=<id>` is added to the query). Empty: the
+# slots carry no booking-deep-link.
+SMART_BOOKING_URL = env.str("SMART_BOOKING_URL", default="")
+# How long clients should wait before polling the publication again (Cache-Control max-age).
+SMART_PUBLISH_MAX_AGE = env.int("SMART_PUBLISH_MAX_AGE", default=300)
+# Rows read per query while streaming the slot file: memory and each query's time are bounded
+# by it, whatever the size of the slot table.
+SMART_PUBLISH_PAGE_SIZE = env.int("SMART_PUBLISH_PAGE_SIZE", default=2000)
+# A FHIR search answers at most this many entries per page (`_count`).
+FHIR_MAX_PAGE_SIZE = env.int("FHIR_MAX_PAGE_SIZE", default=100)
 
 # Redis and background work: unset or empty REDIS_URL runs tasks in-process -----------------
 
@@ -534,6 +572,7 @@ SPECTACULAR_SETTINGS = {
         "core.openapi.hooks.error_codes_named",
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
         "core.openapi.hooks.client_types",
+        "core.openapi.hooks.operation_paths_literal",
     ],
     # Generated clients take the address as an option; this one is `make run`'s.
     "SERVERS": [{"url": "http://127.0.0.1:8000", "description": "A local server (`make run`)"}],

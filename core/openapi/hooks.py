@@ -137,3 +137,14 @@ def client_types(result, generator, **kwargs):
         ):
             node["x-enum-varnames"] = [_member_name(value) for value in values]
     return result
+
+
+def operation_paths_literal(result, generator, request, public):
+    """drf-spectacular reads a route as a regex and drops its `$`: the SMART Scheduling Links
+    routes are at `$bulk-publish` (the name the specification requires), and the schema says
+    so."""
+    result["paths"] = {
+        path.replace("/fhir/R4/bulk-publish", "/fhir/R4/$bulk-publish"): item
+        for path, item in result["paths"].items()
+    }
+    return result

@@ -75,10 +75,31 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/waitlist/offers/"): "waitlist_offer_list",
     ("POST", "/api/v1/waitlist/offers/{id}/accept/"): "waitlist_offer_accept",
     ("POST", "/api/v1/waitlist/offers/{id}/decline/"): "waitlist_offer_decline",
+    ("GET", "/api/v1/calendar-feeds/"): "calendar_feed_list",
+    ("POST", "/api/v1/calendar-feeds/"): "calendar_feed_create",
+    ("DELETE", "/api/v1/calendar-feeds/{id}/"): "calendar_feed_revoke",
+    ("GET", "/api/v1/ics/{token}.ics"): "calendar_feed_read",
+    ("GET", "/api/v1/fhir/R4/metadata"): "fhir_capability_statement",
+    ("GET", "/api/v1/fhir/R4/Practitioner"): "fhir_practitioner_search",
+    ("GET", "/api/v1/fhir/R4/Practitioner/{id}"): "fhir_practitioner_read",
+    ("GET", "/api/v1/fhir/R4/Schedule"): "fhir_schedule_search",
+    ("GET", "/api/v1/fhir/R4/Schedule/{id}"): "fhir_schedule_read",
+    ("GET", "/api/v1/fhir/R4/Slot"): "fhir_slot_search",
+    ("GET", "/api/v1/fhir/R4/Slot/{id}"): "fhir_slot_read",
+    ("GET", "/api/v1/fhir/R4/Appointment"): "fhir_appointment_search",
+    ("GET", "/api/v1/fhir/R4/Appointment/{id}"): "fhir_appointment_read",
+    ("GET", "/api/v1/fhir/R4/Location"): "fhir_location_search",
+    ("GET", "/api/v1/fhir/R4/Location/{id}"): "fhir_location_read",
+    ("GET", "/api/v1/fhir/R4/$bulk-publish"): "smart_manifest",
+    ("GET", "/api/v1/fhir/R4/$bulk-publish/locations.ndjson"): "smart_locations",
+    ("GET", "/api/v1/fhir/R4/$bulk-publish/schedules.ndjson"): "smart_schedules",
+    ("GET", "/api/v1/fhir/R4/$bulk-publish/slots/{day}.ndjson"): "smart_slots_of_day",
 }
 
 
 def operation_id(method: str, path: str, fallback: str) -> str:
     """The route's name from OPERATION_IDS; a route not named there yet keeps drf-spectacular's
-    generated id (tests/openapi checks that every route is named)."""
+    generated id (tests/openapi checks that every route is named). drf-spectacular hands the
+    SMART routes over without their `$` (core.openapi.hooks.operation_paths_literal)."""
+    path = path.replace("/fhir/R4/bulk-publish", "/fhir/R4/$bulk-publish")
     return OPERATION_IDS.get((method.upper(), path), fallback)

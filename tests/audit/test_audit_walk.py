@@ -84,6 +84,8 @@ EXPECTED = {
         ("update", "waitlistentry"),
     ],
     ("post", "waitlist/offers/<uuid:pk>/decline/"): [("update", "waitlistoffer")],
+    ("post", "calendar-feeds/"): [("create", "calendarfeed")],
+    ("delete", "calendar-feeds/<uuid:pk>/"): [("revoke", "calendarfeed")],
 }
 
 MUTATING = [row for row in MATRIX if row[0] in ("post", "patch", "delete")]

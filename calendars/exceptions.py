@@ -1,0 +1,5 @@
+from core.errors import Forbidden
+
+
+class CalendarFeedNotAllowed(Forbidden):
+    message = "Only doctors and patients have a calendar of their own."

@@ -43,7 +43,7 @@ def publication_fetch(server) -> dict:
         manifest = json.load(answer)
     slot_files = [item["url"] for item in manifest["output"] if item["type"] == "Slot"]
     size = lines = 0
-    slowest = largest = 0
+    slowest, largest = 0.0, 0
     for url in slot_files:
         file_size, file_lines, seconds = _fetch(url)
         size, lines = size + file_size, lines + file_lines

@@ -1,6 +1,7 @@
 """Reads of calendar feeds and of what a feed shows."""
 
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, F, Max, Q, QuerySet
@@ -34,7 +35,7 @@ def calendar_feed_owner(*, token: str) -> User | None:
     return feed.owner
 
 
-def calendar_feed_appointments(*, owner: User, now: datetime) -> QuerySet[Appointment]:
+def calendar_feed_appointments(*, owner: User, now: datetime) -> QuerySet[Appointment, Any]:
     """What `owner`'s feed shows, as plain rows, one query: their appointments starting after
     `now - CALENDAR_FEED_RECENT`, except those called off (cancelled, rejected, rescheduled)
     before that. Those called off since are shown cancelled, so that a calendar application

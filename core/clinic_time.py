@@ -42,7 +42,7 @@ def time_zone_validate(name: str) -> None:
     if name not in _zone_names():
         raise ValidationError(
             f"{name!r} is not a time zone: use an IANA name such as Europe/London.",
-            code="invalid_time_zone",
+            code="invalid",
         )
 
 

@@ -130,7 +130,7 @@ def slot_resource(
     *, slot_id, doctor_id, start: datetime, end: datetime, status: str, booking: SlotBooking | None
 ) -> dict:
     """A Slot; `booking` (for a free one) adds the extensions saying where to book it."""
-    resource = {
+    resource: dict[str, object] = {
         "resourceType": "Slot",
         "id": str(slot_id),
         "schedule": {"reference": f"Schedule/{doctor_id}"},

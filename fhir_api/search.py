@@ -7,7 +7,7 @@ OperationOutcome naming it.
 
 import re
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Q
@@ -15,7 +15,7 @@ from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import ErrorDetail, ValidationError
 
 from core.api.fields import EARLIEST_DATE, LATEST_DATE, RFC3339_DATE, RFC3339_DATETIME
-from core.clinic_time import day_bounds
+from core.clinic_time import day_start
 
 # Deep offsets make the database walk every row before the page; a client wanting more
 # narrows its search (by `start` or `date`) instead.
@@ -69,7 +69,8 @@ def date_filter(values: list[str], parameter: str, field: str) -> Q:
     and `le` the end of it, `eq` within it. An instant needs its offset."""
     condition = Q()
     for raw in values:
-        prefix, value = _PREFIXED.fullmatch(raw).groups() if raw else (None, "")
+        prefixed = _PREFIXED.fullmatch(raw)
+        prefix, value = prefixed.groups() if prefixed else (None, "")
         prefix = prefix or "eq"
         if re.fullmatch(RFC3339_DATETIME, value):
             moment = parse_datetime(value)
@@ -79,7 +80,7 @@ def date_filter(values: list[str], parameter: str, field: str) -> Q:
             exact = True
         elif re.fullmatch(RFC3339_DATE, value):
             day = _day(value, parameter)
-            lower, upper = day_bounds(day, day)
+            lower, upper = day_start(day), day_start(day + timedelta(days=1))
             exact = False
         else:
             raise invalid(

@@ -1,6 +1,7 @@
 """Reads behind the FHIR API and the SMART Scheduling Links publication."""
 
 from datetime import date
+from typing import Any
 
 from django.db.models import Case, Exists, F, OuterRef, QuerySet, Value, When
 
@@ -13,7 +14,7 @@ from scheduling.selectors import slot_list_free
 SLOT_STATUSES = ("free", "busy", "busy-unavailable")
 
 
-def fhir_slot_list() -> QuerySet[Slot]:
+def fhir_slot_list() -> QuerySet[Slot, dict[str, Any]]:
     """Every slot as plain rows with its FHIR `fhir_status`, in (start, id) order. *Free* is
     exactly what `slot_list_free` offers, so the FHIR API and the REST API never disagree."""
     bookable = slot_list_free().filter(pk=OuterRef("pk"))
@@ -30,7 +31,7 @@ def fhir_slot_list() -> QuerySet[Slot]:
     )
 
 
-def fhir_schedule_list(*, include_blacklisted: bool) -> QuerySet[Doctor]:
+def fhir_schedule_list(*, include_blacklisted: bool) -> QuerySet[Doctor, Any]:
     """One Schedule per doctor, as plain rows (`doctor_id`, names, `specialization_name`,
     `is_blacklisted`), in id order."""
     doctors = Doctor.objects.all()

@@ -4,8 +4,10 @@ directory and the free slots; Appointments need a token and are scoped as `/appo
 
 import re
 from datetime import date
+from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -18,6 +20,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api.authentication import signed_in_user
 from appointments.selectors import appointment_list_page
 from core.api.fields import RFC3339_DATE
 from core.api.negotiation import FirstRendererNegotiation
@@ -82,7 +85,9 @@ class FhirSchema(AutoSchema):
             description=f"OperationOutcome; its issues' `details.text`: {codes}",
         )
 
-    def get_description(self):
+    # drf-spectacular's AutoSchema takes no arguments here; the stubs know only DRF's
+    # ViewInspector, whose method of this name takes the path and method.
+    def get_description(self):  # type: ignore[override]
         kind = "Read one by id." if self._is_read() else "Search: a Bundle of type searchset."
         return f"{super().get_description()} {kind}".strip()
 
@@ -109,6 +114,14 @@ class FhirResourceView(FhirView):
     resource_type: str
     # The column a read looks the id up in.
     lookup = "pk"
+
+    def rows(self) -> QuerySet[Any, Any]:
+        """The rows of this type the caller may see."""
+        raise NotImplementedError
+
+    def resource(self, row) -> dict:
+        """One row as its FHIR resource."""
+        raise NotImplementedError
 
     def narrow(self, rows, params):
         return rows
@@ -264,7 +277,11 @@ class AppointmentView(FhirResourceView):
     permission_classes = [IsAuthenticated]
 
     def rows(self):
-        return appointment_list_page(user=self.request.user).defer("reason").order_by("start", "pk")
+        return (
+            appointment_list_page(user=signed_in_user(self.request))
+            .defer("reason")
+            .order_by("start", "pk")
+        )
 
     def narrow(self, rows, params):
         if params.get("status"):

@@ -8,6 +8,7 @@ from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api.authentication import signed_in_user
 from calendars import services
 from calendars.api.serializers import CalendarFeedCreatedSerializer, CalendarFeedSerializer
 from calendars.exceptions import CalendarFeedNotAllowed
@@ -43,7 +44,7 @@ class CalendarFeedViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, views
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return CalendarFeed.objects.none()
-        return calendar_feed_list_visible(user=self.request.user)
+        return calendar_feed_list_visible(user=signed_in_user(self.request))
 
     def get_permissions(self):
         if self.action == "create":

@@ -6,7 +6,7 @@ from datetime import UTC, timedelta
 
 import pytest
 import time_machine
-import vobject
+import vobject  # type: ignore[import-untyped]  # no stubs installed; the tests only parse with it
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone

@@ -33,7 +33,7 @@ def ndjson(client, url: str) -> list[dict]:
 
 def _files(client) -> dict[str, list[str]]:
     """The manifest's files by type."""
-    files = {}
+    files: dict[str, list[str]] = {}
     for item in client.get(MANIFEST).json()["output"]:
         files.setdefault(item["type"], []).append(item["url"])
     return files

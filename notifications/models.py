@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from core.outbox import OutboxStatus
+
 
 class NotificationKind(models.TextChoices):
     BOOKED = "booked", "Booked"
@@ -17,20 +19,14 @@ class NotificationKind(models.TextChoices):
     WAITLIST_OFFER = "waitlist_offer", "Waitlist offer"
 
 
-class EmailStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SENDING = "sending", "Sending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
-
-
 class Notification(models.Model):
     """A message to one user, shown in the app and sent by email: the outbox row.
 
     Written in the same transaction as the change it tells of, so it exists exactly when the
-    change does; `notifications.delivery` then emails it once. `appointment_id` is a plain
-    UUID rather than a foreign key, so that this app depends on no other. `dedupe_key` makes
-    a message that must exist at most once (a reminder, a no-show email) unique.
+    change does; `notifications.delivery` then emails it once (`core.outbox`). `appointment_id`
+    is a plain UUID rather than a foreign key, so that this app depends on no other.
+    `dedupe_key` makes a message that must exist at most once (a reminder, a no-show email)
+    unique.
     Bodies never carry protected health information: no reasons, diagnoses or notes.
     """
 
@@ -49,7 +45,7 @@ class Notification(models.Model):
     # Email delivery: pending -> sending (claimed by one worker) -> sent, or back to pending
     # with a later `next_attempt_at` after a failure, or failed after the last attempt.
     email_status = models.CharField(
-        max_length=8, choices=EmailStatus.choices, default=EmailStatus.PENDING
+        max_length=8, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
     )
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)

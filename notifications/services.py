@@ -22,8 +22,9 @@ from kombu.exceptions import KombuError
 
 from core.background import background_wake
 from core.breaker import CircuitBreaker
+from core.outbox import OutboxStatus
 from notifications import tasks
-from notifications.models import EmailStatus, Notification
+from notifications.models import Notification
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ def notification_withdraw(*, appointment_id: UUID, kind: str) -> int:
     how many went. A worker that claimed one first wins: its row is no longer `pending` and
     stays."""
     deleted, _ = Notification.objects.filter(
-        appointment_id=appointment_id, kind=kind, email_status=EmailStatus.PENDING
+        appointment_id=appointment_id, kind=kind, email_status=OutboxStatus.PENDING
     ).delete()
     return deleted
 

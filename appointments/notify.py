@@ -1,5 +1,13 @@
-"""What the patient and the doctor are told about an appointment, written into the outbox
-(`notifications.services.notification_create`) in the caller's transaction.
+"""What the patient, the doctor and the webhook subscribers are told about an appointment,
+written into the outbox (`notifications.services.notification_create`,
+`webhooks.services.webhook_event_emit`) in the caller's transaction.
+
+Every booking, move and penalty passes through here once (`appointments.services` books in
+`_booking_write` and moves in `_transition_apply`, whichever path asked: the API, the admin
+site, the sweeps, a blacklisting), so each emits exactly one webhook event: `appointment.booked`
+for a new appointment (a reschedule's new one included, with `rescheduled_from`),
+`appointment.<status>` for a move, `penalty.created` for a penalty. Event data are ids,
+statuses, times and links: never the reason, notes, diagnosis or insurance.
 
 The patient hears of every status change of their appointment; the doctor of a new booking,
 a cancellation and a reschedule; the patient gets a reminder at each of their lead times
@@ -13,13 +21,16 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from django.conf import settings
+from django.urls import reverse
 
 from accounts.models import User
-from appointments.models import Appointment, AppointmentStatus
+from appointments.models import Appointment, AppointmentStatus, Penalty
 from core.clinic_time import zone_named
 from core.durations import duration_format
 from notifications.models import Notification, NotificationKind
 from notifications.services import notification_create, notification_withdraw
+from webhooks.models import EventType
+from webhooks.services import webhook_event_emit
 
 
 def reminder_key(appointment_id: UUID, lead_time: timedelta) -> str:
@@ -68,8 +79,41 @@ def _tell(
     )
 
 
+def _instant(at: datetime | None) -> str | None:
+    return at.isoformat().replace("+00:00", "Z") if at else None
+
+
+def _appointment_link(appointment: Appointment) -> str:
+    path = reverse("appointment-detail", kwargs={"pk": appointment.pk})
+    return settings.PUBLIC_BASE_URL.rstrip("/") + path
+
+
+def _appointment_data(appointment: Appointment) -> dict:
+    """An appointment as webhook subscribers see it: ids, status, times and its link."""
+    return {
+        "id": str(appointment.pk),
+        "status": appointment.status,
+        "patient": str(appointment.patient_id),
+        "doctor": str(appointment.doctor_id),
+        "slot": str(appointment.slot_id) if appointment.slot_id else None,
+        "start": _instant(appointment.start),
+        "end": _instant(appointment.end),
+        "rescheduled_from": str(appointment.rescheduled_from_id)
+        if appointment.rescheduled_from_id
+        else None,
+        "is_override": appointment.is_override,
+        "updated_at": _instant(appointment.updated_at),
+        "links": {"self": _appointment_link(appointment)},
+    }
+
+
 def booking_notify(*, appointment: Appointment) -> None:
-    """A new booking (or the new appointment of a reschedule): the patient and the doctor."""
+    """A new booking (or the new appointment of a reschedule): the patient, the doctor, and
+    the subscribers of `appointment.booked`."""
+    webhook_event_emit(
+        type=EventType.APPOINTMENT_BOOKED,
+        data={"appointment": _appointment_data(appointment)},
+    )
     doctor, patient = _doctor_name(appointment), _patient_name(appointment)
     patient_user, doctor_user = appointment.patient.user, appointment.doctor.user
     waits = appointment.status == AppointmentStatus.PENDING
@@ -177,8 +221,16 @@ def _patient_message(appointment: Appointment, from_status: str, actor: User | N
 
 def status_change_notify(*, appointment: Appointment, from_status: str, actor: User | None) -> None:
     """One move of an appointment: the patient always; the doctor on a cancellation and a
-    reschedule. An appointment that stops being confirmed loses the reminders that have not
-    gone out yet (a moved one's new appointment has reminders of its own)."""
+    reschedule; the subscribers of `appointment.<new status>`. An appointment that stops
+    being confirmed loses the reminders that have not gone out yet (a moved one's new
+    appointment has reminders of its own)."""
+    webhook_event_emit(
+        type=f"appointment.{appointment.status}",
+        data={
+            "appointment": _appointment_data(appointment),
+            "previous_status": from_status,
+        },
+    )
     kind, title, body, dedupe_key = _patient_message(appointment, from_status, actor)
     _tell(appointment, appointment.patient.user, kind, title, body, dedupe_key)
     patient = _patient_name(appointment)
@@ -216,6 +268,25 @@ def late_cancellation_notify(*, appointment: Appointment) -> Notification | None
         f"recorded. With {settings.NO_SHOW_PENALTY_LIMIT} unresolved penalties, online booking "
         "stops until the clinic resolves them.",
         late_cancellation_key(appointment.pk),
+    )
+
+
+def penalty_notify(*, penalty: Penalty) -> None:
+    """A new penalty, a no-show's or a late cancellation's: the subscribers of
+    `penalty.created` (the patient's email is the move's own, or `late_cancellation_notify`)."""
+    webhook_event_emit(
+        type=EventType.PENALTY_CREATED,
+        data={
+            "penalty": {
+                "id": str(penalty.pk),
+                "patient": str(penalty.patient_id),
+                "appointment": str(penalty.appointment_id),
+                "created_at": _instant(penalty.created_at),
+                "kind": penalty.kind,
+                "resolved": penalty.resolved,
+            },
+            "appointment": _appointment_data(penalty.appointment),
+        },
     )
 
 

@@ -632,6 +632,8 @@ def _transition_apply(
     notify.status_change_notify(appointment=appointment, from_status=from_status, actor=actor)
     if penalty_kind == PenaltyKind.LATE_CANCELLATION:
         notify.late_cancellation_notify(appointment=appointment)
+    if penalty_kind is not None:
+        notify.penalty_notify(penalty=penalty)
     return appointment
 
 

@@ -28,14 +28,24 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
 
+from celery import Task
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from kombu.exceptions import KombuError
+
+from core.background import background_wake
+from core.breaker import CircuitBreaker
 
 logger = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=1)
+
+# After a failed publish, queueing is not tried again for this long (in this process): while
+# the broker is down, requests do not each wait for it to time out. The rows wait for the relay.
+BROKER_RETRY_AFTER_SECONDS = 30.0
+broker_breaker = CircuitBreaker(BROKER_RETRY_AFTER_SECONDS)
 
 
 class OutboxStatus(models.TextChoices):
@@ -50,6 +60,35 @@ class Outcome(StrEnum):
     RETRY = "retry"  # the send failed; another attempt is scheduled
     FAILED = "failed"  # the send failed for the last time, or cannot be made
     SKIPPED = "skipped"  # not ours to send: sent, being sent, not due, or gone
+
+
+def task_enqueue(task: Task, *, relay: Task, row: str, **kwargs) -> None:
+    """Queue `task` for one committed outbox row (`row` names it in the log). Never raises:
+    if the broker refuses, or does not answer within `REDIS_CONNECT_TIMEOUT` and
+    `REDIS_READ_TIMEOUT`, log it and leave the row pending for the relay; for
+    `BROKER_RETRY_AFTER_SECONDS` afterwards, do not even try. With `RELAY_IN_PROCESS` (`make
+    run` without Redis) this wakes the background process beside the web server, whose
+    `relay` sends it; otherwise in-process (no `REDIS_URL`) this runs the task now."""
+    if settings.RELAY_IN_PROCESS:
+        try:
+            background_wake(task=relay.name)
+        except Exception:
+            logger.exception("%s waits for the relay's turn.", row)
+        return
+    eager = task.app.conf.task_always_eager
+    if not eager and not broker_breaker.may_try():
+        logger.info("%s waits for the relay: the broker is down.", row)
+        return
+    try:
+        task.delay(**kwargs)
+    except (KombuError, OSError) as error:
+        if not eager:
+            broker_breaker.trip()
+        logger.warning(
+            "%s waits for the relay: the broker is unreachable (%s).", row, type(error).__name__
+        )
+    except Exception:
+        logger.exception("%s waits for the relay: queueing failed.", row)
 
 
 class Outbox:

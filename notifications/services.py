@@ -10,28 +10,16 @@ This app imports no other CareSlot app: callers pass the recipient, the text and
 the appointment it is about.
 """
 
-import logging
 from functools import partial
 from uuid import UUID
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Model
 from django.utils import timezone
-from kombu.exceptions import KombuError
 
-from core.background import background_wake
-from core.breaker import CircuitBreaker
-from core.outbox import OutboxStatus
+from core.outbox import OutboxStatus, task_enqueue
 from notifications import tasks
 from notifications.models import Notification
-
-logger = logging.getLogger(__name__)
-
-# After a failed publish, queueing is not tried again for this long (in this process): while
-# the broker is down, requests do not each wait for it to time out. The rows wait for the relay.
-BROKER_RETRY_AFTER_SECONDS = 30.0
-broker_breaker = CircuitBreaker(BROKER_RETRY_AFTER_SECONDS)
 
 
 def notification_create(
@@ -75,34 +63,15 @@ def notification_create(
 
 
 def delivery_enqueue(*, notification_id: UUID) -> None:
-    """Queue the email of one committed notification. Never raises: if the broker refuses, or
-    does not answer within `REDIS_CONNECT_TIMEOUT` and `REDIS_READ_TIMEOUT`, log it and leave
-    the row pending for the relay; for `BROKER_RETRY_AFTER_SECONDS` afterwards, do not even
-    try. With `RELAY_IN_PROCESS` (`make run` without Redis) this wakes the background process
-    beside the web server, which sends it; otherwise in-process (no `REDIS_URL`) this sends the
-    email now."""
-    if settings.RELAY_IN_PROCESS:
-        try:
-            background_wake(task=tasks.notifications_relay.name)
-        except Exception:
-            logger.exception("Notification %s waits for the relay's turn.", notification_id)
-        return
-    eager = tasks.notification_deliver.app.conf.task_always_eager
-    if not eager and not broker_breaker.may_try():
-        logger.info("Notification %s waits for the relay: the broker is down.", notification_id)
-        return
-    try:
-        tasks.notification_deliver.delay(notification_id=str(notification_id))
-    except (KombuError, OSError) as error:
-        if not eager:
-            broker_breaker.trip()
-        logger.warning(
-            "Notification %s waits for the relay: the broker is unreachable (%s).",
-            notification_id,
-            type(error).__name__,
-        )
-    except Exception:
-        logger.exception("Notification %s waits for the relay: queueing failed.", notification_id)
+    """Queue the email of one committed notification (`core.outbox.task_enqueue`: never
+    raises; with the broker down the row waits for the relay; with `RELAY_IN_PROCESS` the
+    background process's relay sends it)."""
+    task_enqueue(
+        tasks.notification_deliver,
+        relay=tasks.notifications_relay,
+        row=f"Notification {notification_id}",
+        notification_id=str(notification_id),
+    )
 
 
 def notification_withdraw(*, appointment_id: UUID, kind: str) -> int:

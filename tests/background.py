@@ -23,7 +23,7 @@ from django.conf import settings
 from kombu import pools
 
 from config.celery import app as celery_app
-from notifications.services import broker_breaker
+from core.outbox import broker_breaker
 
 
 def database_url() -> str:

@@ -5,6 +5,7 @@ defaults are safe for development on one machine: DEBUG off, PostgreSQL on local
 in-process when no Redis is configured.
 """
 
+import ipaddress
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -101,6 +102,7 @@ INSTALLED_APPS = [
     "waitlist",
     "calendars",
     "fhir_api",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -399,6 +401,35 @@ NOTIFICATION_CLAIM_TIMEOUT = env_duration("NOTIFICATION_CLAIM_TIMEOUT", timedelt
 NOTIFICATION_RELAY_SECONDS = env.int("NOTIFICATION_RELAY_SECONDS", default=60)
 REMINDER_SWEEP_MINUTES = env.int("REMINDER_SWEEP_MINUTES", default=5)
 
+# Webhook delivery (webhooks.delivery): retried like emails (WEBHOOK_RETRY_BACKOFF, doubling up
+# to an hour, WEBHOOK_MAX_ATTEMPTS in all). Each call is bounded: WEBHOOK_CONNECT_TIMEOUT and
+# WEBHOOK_READ_TIMEOUT (seconds), no redirects, at most WEBHOOK_RESPONSE_MAX_BYTES read back.
+# The claim timeout must stay far above one call's length, so that a 2xx is never repeated.
+# Private, loopback, link-local and reserved addresses are refused (on the resolved address,
+# at send time) unless WEBHOOK_ALLOWED_NETWORKS lists them (comma-separated addresses/CIDRs).
+# Where clients reach this API (scheme and host, e.g. https://clinic.example): the prefix of
+# the links in webhook events. Empty: links are paths on this server.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="")
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+WEBHOOK_RETRY_BACKOFF = env_duration("WEBHOOK_RETRY_BACKOFF", timedelta(minutes=1))
+WEBHOOK_CLAIM_TIMEOUT = env_duration("WEBHOOK_CLAIM_TIMEOUT", timedelta(minutes=10))
+WEBHOOK_RELAY_SECONDS = env.int("WEBHOOK_RELAY_SECONDS", default=60)
+WEBHOOK_CONNECT_TIMEOUT = env.float("WEBHOOK_CONNECT_TIMEOUT", default=3.0)
+WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=10.0)
+WEBHOOK_RESPONSE_MAX_BYTES = env.int("WEBHOOK_RESPONSE_MAX_BYTES", default=64 * 1024)
+WEBHOOK_ALLOWED_NETWORKS = env.str("WEBHOOK_ALLOWED_NETWORKS", default="")
+for _network in filter(None, (item.strip() for item in WEBHOOK_ALLOWED_NETWORKS.split(","))):
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise environ.ImproperlyConfigured(
+            f"WEBHOOK_ALLOWED_NETWORKS: {_network!r} is not an address or a network"
+        ) from None
+if WEBHOOK_CLAIM_TIMEOUT.total_seconds() < 10 * (WEBHOOK_CONNECT_TIMEOUT + WEBHOOK_READ_TIMEOUT):
+    raise environ.ImproperlyConfigured(
+        "WEBHOOK_CLAIM_TIMEOUT must be at least ten times one call's timeouts"
+    )
+
 # What `celery -A config beat` runs, and how often (times of day in UTC).
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "no-show-sweep": {
@@ -412,6 +443,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "notification-relay": {
         "task": "notifications.relay",
         "schedule": timedelta(seconds=NOTIFICATION_RELAY_SECONDS),
+    },
+    "webhook-relay": {
+        "task": "webhooks.relay",
+        "schedule": timedelta(seconds=WEBHOOK_RELAY_SECONDS),
     },
     "extend-slots": {
         "task": "scheduling.slots_extend",

@@ -15,3 +15,5 @@ STORAGES = {
 # Rate limits stay on, but far above what the suite sends; their own tests tighten them.
 THROTTLE_RATES = {scope: "100000/minute" for scope in THROTTLE_RATES}  # noqa: F405
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The tests' webhook receivers listen on this machine.
+WEBHOOK_ALLOWED_NETWORKS = "127.0.0.1,::1"

@@ -19,6 +19,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("appointments.api.urls")),
     path("", include("notifications.api.urls")),
     path("", include("waitlist.api.urls")),
+    path("", include("webhooks.api.urls")),
     path("", include("audit.urls")),
     path("", include("calendars.api.urls")),
     path("", include("fhir_api.urls")),

@@ -35,8 +35,11 @@ from tests.factories import (
 )
 from tests.routes import api_routes
 from tests.schedule import window_published
+from tests.webhooks.receiver import SECRET
 from waitlist.models import WaitlistOffer
 from waitlist.services import waitlist_join
+from webhooks.models import WebhookDelivery, WebhookEvent
+from webhooks.services import webhook_endpoint_create
 
 ROLES = ["anon", "patient_a", "patient_b", "doctor_x", "doctor_y", "blacklisted", "admin"]
 _counter = itertools.count()
@@ -142,6 +145,15 @@ class World:
         self.calendar_feed, self.calendar_token = calendar_feed_create(owner=self.patient_a.user)
         self.location_id = "clinic"
         self.slot_day = third.start.astimezone(clinic_zone()).date().isoformat()
+        self.webhook = webhook_endpoint_create(
+            url="https://ehr.example.org/hooks", events=["appointment.booked"], secret=SECRET
+        )
+        self.delivery = WebhookDelivery.objects.create(
+            event=WebhookEvent.objects.create(type="appointment.booked", data={}),
+            endpoint=self.webhook,
+            status="sent",
+            attempts=1,
+        )
 
     def _past(self, doctor, *, hours_ago, status):
         start = timezone.now().replace(microsecond=0) - timedelta(hours=hours_ago)
@@ -495,6 +507,35 @@ MATRIX = [
         status_row(401, 200, 404, 403, 403, 401, 200),
     ),
     ("get", "audit-logs/", {}, None, admin_only(200)),
+    ("get", "webhooks/", {}, None, admin_only(200)),
+    (
+        "post",
+        "webhooks/",
+        {},
+        lambda w: {
+            "url": "https://billing.example.org/events",
+            "events": ["appointment.booked", "penalty.created"],
+            "secret": SECRET,
+        },
+        admin_only(201),
+    ),
+    ("get", "webhooks/<uuid:pk>/", {"pk": "webhook"}, None, admin_only(200)),
+    (
+        "patch",
+        "webhooks/<uuid:pk>/",
+        {"pk": "webhook"},
+        lambda w: {"is_active": False},
+        admin_only(200),
+    ),
+    ("delete", "webhooks/<uuid:pk>/", {"pk": "webhook"}, None, admin_only(204)),
+    ("get", "webhooks/<uuid:pk>/deliveries/", {"pk": "webhook"}, None, admin_only(200)),
+    (
+        "post",
+        "webhooks/deliveries/<uuid:pk>/redeliver/",
+        {"pk": "delivery"},
+        None,
+        admin_only(202),
+    ),
     ("get", "notifications/", {}, None, everyone(200, anon=401)),
     ("get", "calendar-feeds/", {}, None, everyone(200, anon=401)),
     ("post", "calendar-feeds/", {}, None, status_row(401, 201, 201, 201, 201, 401, 403)),

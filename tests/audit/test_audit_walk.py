@@ -86,6 +86,10 @@ EXPECTED = {
     ("post", "waitlist/offers/<uuid:pk>/decline/"): [("update", "waitlistoffer")],
     ("post", "calendar-feeds/"): [("create", "calendarfeed")],
     ("delete", "calendar-feeds/<uuid:pk>/"): [("revoke", "calendarfeed")],
+    ("post", "webhooks/"): [("create", "webhookendpoint")],
+    ("patch", "webhooks/<uuid:pk>/"): [("update", "webhookendpoint")],
+    ("delete", "webhooks/<uuid:pk>/"): [("delete", "webhookendpoint")],
+    ("post", "webhooks/deliveries/<uuid:pk>/redeliver/"): [("redeliver", "webhookdelivery")],
 }
 
 MUTATING = [row for row in MATRIX if row[0] in ("post", "patch", "delete")]

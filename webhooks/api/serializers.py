@@ -1,0 +1,60 @@
+from rest_framework import serializers
+
+from webhooks.models import EventType, WebhookDelivery, WebhookEndpoint
+
+
+class WebhookEndpointSerializer(serializers.ModelSerializer):
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=EventType.choices),
+        allow_empty=False,
+        max_length=len(EventType.choices),
+        help_text="The event types this endpoint wants.",
+    )
+    secret = serializers.CharField(
+        write_only=True,
+        max_length=200,
+        help_text="Signing secret: `whsec_` and the base64 of 24 to 64 random bytes (Standard "
+        "Webhooks). Never shown again.",
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["id", "url", "events", "secret", "is_active", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+        extra_kwargs = {"url": {"help_text": "http or https; called with a POST per event."}}
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    event_type = serializers.CharField(source="event.type", read_only=True)
+    occurred_at = serializers.DateTimeField(source="event.occurred_at", read_only=True)
+
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "id",
+            "event",
+            "event_type",
+            "occurred_at",
+            "endpoint",
+            "status",
+            "attempts",
+            "last_error",
+            "response_status",
+            "response_time_ms",
+            "next_attempt_at",
+            "delivered_at",
+            "created_at",
+            "redelivery_of",
+        ]
+        read_only_fields = fields
+        extra_kwargs = {
+            "event": {"help_text": "The event's id: the `webhook-id` header of every attempt."},
+            "status": {
+                "help_text": "`pending` (waiting for an attempt, maybe after a failed one), "
+                "`sending`, `sent` (a 2xx: never sent again) or `failed` (attempts used up)."
+            },
+            "last_error": {"help_text": "What went wrong at the last failed attempt."},
+            "response_status": {"help_text": "HTTP status of the last answer, if any."},
+            "response_time_ms": {"help_text": "How long the last answer took."},
+            "redelivery_of": {"help_text": "The delivery a manual redelivery repeats."},
+        }

@@ -25,6 +25,8 @@ from patients.models import Patient
 from scheduling.models import AvailabilityWindow, Holiday, Slot, TimeOff, WeeklyRule
 from tests.factories import AppointmentFactory, DoctorFactory, PatientFactory, in_future
 from tests.schedule import window_published
+from tests.webhooks.receiver import SECRET
+from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 MODELS = [
     User,
@@ -44,6 +46,8 @@ MODELS = [
     Penalty,
     IdempotencyRecord,
     AuditLog,
+    WebhookEndpoint,
+    WebhookDelivery,
 ]
 # The most any list page may take: session, user, the page's rows and count, its filters'
 # choices and the date hierarchy. An N+1 on 20 rows would pass it.
@@ -94,6 +98,13 @@ def rows(admin_user, count: int) -> None:
             user=patient.user, key=f"key-{n}", request_hash="0" * 64, created_at=timezone.now()
         )
         LoginFailure.objects.create(username=f"intruder{n}", ip="192.0.2.1")
+        endpoint = WebhookEndpoint.objects.create(
+            url=f"https://ehr{n}.example.org/", events=["appointment.booked"], secret=SECRET
+        )
+        WebhookDelivery.objects.create(
+            event=WebhookEvent.objects.create(type="appointment.booked", data={}),
+            endpoint=endpoint,
+        )
 
 
 def list_queries(client, url) -> int:

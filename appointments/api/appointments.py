@@ -1,7 +1,8 @@
 """Appointments: booking, the lifecycle moves, history and the patient's feedback."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -10,7 +11,7 @@ from rest_framework.response import Response
 
 from accounts.api.authentication import signed_in_user
 from accounts.models import User
-from appointments import selectors, services
+from appointments import exports, selectors, services
 from appointments.api.filters import AppointmentFilter
 from appointments.api.idempotency import KEY_PATTERN, idempotent_response
 from appointments.api.serializers import (
@@ -42,6 +43,7 @@ from appointments.exceptions import (
 )
 from appointments.models import Appointment
 from appointments.transitions import Action, move_rule
+from core.api.csv import CSVNegotiationMixin
 from core.api.exception_handler import LockTimeout
 from core.api.filters import FilterWhenAskedBackend
 from core.api.pagination import IndexOrderedPagination
@@ -87,11 +89,15 @@ def appointment_detail_data(appointment: Appointment) -> dict:
 
 
 @extend_schema(tags=["appointments"])
-@extend_schema_view(list=extend_schema(summary="List appointments"))
 # Raised by the view itself, not a serializer (appointments.api.idempotency, booking_patient).
 @extend_validation_errors(["invalid"], field_name="Idempotency-Key", actions=["create"])
 @extend_validation_errors(["required"], field_name="patient", actions=["create"])
-class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class AppointmentViewSet(
+    CSVNegotiationMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
     """Appointments, scoped to the caller: a patient's own, a doctor's own, all for admins.
     Anything else answers 404."""
 
@@ -101,6 +107,7 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     pagination_class = IndexOrderedPagination
     filter_backends = [FilterWhenAskedBackend]
     filterset_class = AppointmentFilter
+    csv_actions = ("list",)
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -115,6 +122,31 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     def get_serializer_class(self):
         return AppointmentDetailSerializer if self.action != "list" else AppointmentSerializer
+
+    @extend_schema(
+        responses={
+            (200, "application/json"): AppointmentSerializer(many=True),
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.STR,
+                description="Admins only (403 for anyone else): every appointment the filters "
+                "select, unpaginated, as a CSV download (clinic-local date and times, the zone "
+                "named; no reason or clinical notes; text cells a spreadsheet would read as a "
+                "formula start with `'`). Every download is audited.",
+            ),
+        },
+        summary="List appointments",
+        description="A patient's own, a doctor's own, all for admins. In JSON, a page at a "
+        "time; admins may ask for CSV instead (`?format=csv` or `Accept: text/csv`).",
+    )
+    def list(self, request, *args, **kwargs):
+        if not self.csv_requested(request):
+            return super().list(request, *args, **kwargs)
+        if not signed_in_user(request).is_admin:
+            raise PermissionDenied("Only clinic administrators may download the list.")
+        return exports.appointments_csv(
+            appointments=self.filter_queryset(self.get_queryset()),
+            filters={k: v for k, v in request.query_params.items() if k != "format"},
+        )
 
     def get_permissions(self):
         if self.action == "create":

@@ -1,11 +1,13 @@
 """The reports API (admins only): thin views over `appointments.reports`."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from appointments import reports
+from appointments import exports, reports
+from core.api.csv import CSVNegotiationMixin
 from core.api.fields import BoundedDateField
 from core.api.input_serializers import QuerySerializer
 from core.api.permissions import IsAdmin
@@ -78,53 +80,85 @@ class DoctorReportSerializer(serializers.Serializer):
     rating_count = serializers.IntegerField(help_text="How many of them were rated.")
 
 
-class ReportView(APIView):
-    """A report over a range of clinic-local days, for admins only."""
+def report_responses(serializer) -> dict:
+    """A report's 200 in JSON, or in CSV (`?format=csv` or `Accept: text/csv`)."""
+    return {
+        (200, "application/json"): serializer,
+        (200, "text/csv"): OpenApiResponse(
+            OpenApiTypes.STR,
+            description="The same figures as a CSV download (one header row; days in the "
+            "clinic's time zone; text cells that a spreadsheet would read as a formula "
+            "start with `'`). Every download is audited.",
+        ),
+    }
+
+
+class ReportView(CSVNegotiationMixin, APIView):
+    """A report over a range of clinic-local days, for admins only; in JSON, or downloaded
+    as CSV (`exports.report_csv`, named `csv_report`)."""
 
     permission_classes = [IsAdmin]
+    csv_report: str
 
     def date_range(self, request) -> dict:
         serializer = ReportRangeSerializer(data=request.query_params)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
-
-@extend_schema(tags=["reports"])
-class NoShowReportView(ReportView):
-    @extend_schema(
-        parameters=[ReportRangeSerializer],
-        responses={200: NoShowReportSerializer},
-        summary="No-shows in a range of days, per doctor and per patient",
-    )
     def get(self, request):
-        report = reports.report_no_shows(**self.date_range(request))
-        return Response(NoShowReportSerializer(report).data)
+        date_range = self.date_range(request)
+        if self.csv_requested(request):
+            return exports.report_csv(report=self.csv_report, **date_range)
+        return Response(self.report(**date_range))
 
 
 @extend_schema(tags=["reports"])
-class AppointmentReportView(ReportView):
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         parameters=[ReportRangeSerializer],
-        responses={200: AppointmentDaySerializer(many=True)},
+        responses=report_responses(NoShowReportSerializer),
+        summary="No-shows in a range of days, per doctor and per patient",
+        description="As CSV: one row per doctor and per patient (`kind`, `id`, `name`, `count`).",
+    )
+)
+class NoShowReportView(ReportView):
+    csv_report = "no-shows"
+
+    def report(self, **date_range) -> dict:
+        return NoShowReportSerializer(reports.report_no_shows(**date_range)).data
+
+
+@extend_schema(tags=["reports"])
+@extend_schema_view(
+    get=extend_schema(
+        parameters=[ReportRangeSerializer],
+        responses=report_responses(AppointmentDaySerializer(many=True)),
         summary="Appointments per clinic-local day, counted per status",
         description="Every day from `date_from` to `date_to` is listed (zeros on days without "
         "appointments); an end left out is the first or last day with an appointment. At most "
         f"{reports.REPORT_MAX_DAYS} days: a longer range is a 400.",
     )
-    def get(self, request):
-        days = reports.report_appointments_per_day(**self.date_range(request))
-        return Response(AppointmentDaySerializer(days, many=True).data)
+)
+class AppointmentReportView(ReportView):
+    csv_report = "appointments"
+
+    def report(self, **date_range) -> list:
+        days = reports.report_appointments_per_day(**date_range)
+        return AppointmentDaySerializer(days, many=True).data
 
 
 @extend_schema(tags=["reports"])
-class DoctorReportView(ReportView):
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         parameters=[ReportRangeSerializer],
-        responses={200: DoctorReportSerializer(many=True)},
+        responses=report_responses(DoctorReportSerializer(many=True)),
         summary="Per doctor: appointments, completed, no-shows, cancellations, mean rating",
         description="Every doctor, blacklisted ones included, ordered by name; counts are of "
         "the appointments starting in the range.",
     )
-    def get(self, request):
-        rows = reports.report_doctors(**self.date_range(request))
-        return Response(DoctorReportSerializer(rows, many=True).data)
+)
+class DoctorReportView(ReportView):
+    csv_report = "doctors"
+
+    def report(self, **date_range) -> list:
+        return DoctorReportSerializer(reports.report_doctors(**date_range), many=True).data

@@ -229,6 +229,9 @@ class ErrorResponsesSchema(standardized.AutoSchema):
         if isinstance(serializer, DomainErrors):
             # The status's whole envelope: its framework codes and the domain's together.
             serializer = self._get_error_response_serializer(status_code)
+        if str(status_code).startswith(("4", "5")):
+            # Errors are JSON whatever the success answers in (a CSV download's too).
+            media_types = ["application/json"]
         return super()._get_response_for_code(serializer, status_code, media_types, direction)
 
     # Which error statuses an operation documents ------------------------------------------------

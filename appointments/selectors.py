@@ -81,6 +81,20 @@ def series_list_visible(*, user: User) -> QuerySet[AppointmentSeries]:
     )
 
 
+def appointment_list_in_days(
+    *, user: User, date_from: date | None, date_to: date | None
+) -> QuerySet[Appointment]:
+    """The list page's appointments (`appointment_list_page`) starting on the clinic-local
+    days from `date_from` to `date_to` (both included; None: unbounded), by start."""
+    lower, upper = day_bounds(date_from, date_to)
+    appointments = appointment_list_page(user=user)
+    if lower is not None:
+        appointments = appointments.filter(start__gte=lower)
+    if upper is not None:
+        appointments = appointments.filter(start__lt=upper)
+    return appointments.order_by("start", "pk")
+
+
 def penalty_list_visible(*, user: User) -> QuerySet[Penalty]:
     """Penalties: admins all, a patient their own, nobody else any."""
     penalties = Penalty.objects.all()

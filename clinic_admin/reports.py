@@ -3,14 +3,17 @@ rating per doctor over a range of clinic-local days, the figures of the reports 
 with the vendored Chart.js (`static/careslot/`)."""
 
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 
-from appointments import reports
+from appointments import exports, reports, selectors
 from appointments.models import AppointmentStatus
 from core.admin import form_errors_add
 from core.clinic_time import clinic_today
@@ -18,6 +21,14 @@ from core.errors import FieldInvalid
 
 REPORT_DEFAULT_DAYS_BACK = 30
 REPORT_DEFAULT_DAYS_AHEAD = 30
+
+# What the page offers as CSV: the three reports and the appointments of the range.
+DOWNLOADS = {
+    "appointments": "Appointments per day",
+    "no-shows": "No-shows",
+    "doctors": "Doctors",
+    "appointment-list": "Appointment list",
+}
 
 
 class ReportRangeForm(forms.Form):
@@ -34,9 +45,8 @@ class ReportRangeForm(forms.Form):
         return data
 
 
-def reports_view(request):
-    """Appointments per day by status, no-shows per doctor and mean rating per doctor over a
-    range of clinic-local days: the figures of the reports API, drawn with Chart.js."""
+def _range_chosen(request) -> tuple[ReportRangeForm, dict]:
+    """The range form and the range it gives (the default one while it is not valid)."""
     if not request.user.has_perm("appointments.view_appointment"):
         raise PermissionDenied
     today = clinic_today()
@@ -45,7 +55,30 @@ def reports_view(request):
         "date_to": today + timedelta(days=REPORT_DEFAULT_DAYS_AHEAD),
     }
     form = ReportRangeForm(request.GET if request.GET else None, initial=default)
-    chosen = form.cleaned_data if form.is_bound and form.is_valid() else default
+    return form, form.cleaned_data if form.is_bound and form.is_valid() else default
+
+
+def reports_csv_view(request, export: str):
+    """One of `DOWNLOADS` over the range asked for, as a CSV download (audited, as from the
+    API). A range the form refuses goes back to the page, which shows why."""
+    if export not in DOWNLOADS:
+        raise Http404
+    form, chosen = _range_chosen(request)
+    if form.is_bound and not form.is_valid():
+        return HttpResponseRedirect(f"{reverse('admin:reports')}?{request.GET.urlencode()}")
+    if export == "appointment-list":
+        return exports.appointments_csv(
+            appointments=selectors.appointment_list_in_days(user=request.user, **chosen),
+            filters=chosen,
+        )
+    return exports.report_csv(report=export, **chosen)
+
+
+def reports_view(request):
+    """Appointments per day by status, no-shows per doctor and mean rating per doctor over a
+    range of clinic-local days: the figures of the reports API, drawn with Chart.js, each
+    downloadable as CSV (`reports_csv_view`)."""
+    form, chosen = _range_chosen(request)
     per_day = reports.report_appointments_per_day(**chosen)
     charts = {
         "statuses": [{"key": key, "label": str(label)} for key, label in AppointmentStatus.choices],
@@ -61,5 +94,7 @@ def reports_view(request):
         "clinic_time_zone": settings.CLINIC_TIME_ZONE,
         "charts": charts,
         "appointment_total": sum(day["total"] for day in per_day),
+        "downloads": DOWNLOADS.items(),
+        "range_query": urlencode({key: value.isoformat() for key, value in chosen.items()}),
     }
     return TemplateResponse(request, "admin/reports.html", context)

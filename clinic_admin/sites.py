@@ -29,5 +29,10 @@ class CareSlotAdminSite(admin.AdminSite):
         return [
             path("reports/", self.admin_view(reports.reports_view), name="reports"),
             path("day/", self.admin_view(day_board.day_board_view), name="day_board"),
+            path(
+                "reports/csv/<str:export>/",
+                self.admin_view(reports.reports_csv_view),
+                name="reports_csv",
+            ),
             *super().get_urls(),
         ]

@@ -170,3 +170,54 @@ def test_reports_stay_admin_only_in_csv(world):
     response = client_for(doctor.user).get(f"{REPORTS}doctors/", {"format": "csv"})
     assert response.status_code == 403
     assert response["Content-Type"] == "application/json"
+
+
+class TestTheReportsPage:
+    PAGE = "/admin/reports/"
+
+    @pytest.fixture
+    def staff(self, client, admin_user):
+        client.force_login(admin_user)
+        return client
+
+    def test_the_page_links_each_download_for_its_range(self, staff):
+        page = staff.get(self.PAGE, {"date_from": "2030-07-01", "date_to": "2030-07-03"})
+        html = page.content.decode()
+        for export in ("appointments", "no-shows", "doctors", "appointment-list"):
+            assert (
+                f'href="/admin/reports/csv/{export}/?date_from=2030-07-01&amp;date_to=2030-07-03"'
+                in html
+            )
+
+    @pytest.mark.parametrize("export", ["appointments", "no-shows", "doctors"])
+    def test_each_report_downloads_as_the_api_writes_it(self, staff, admin_client, world, export):
+        params = {"date_from": "2030-07-01", "date_to": "2030-07-03"}
+        from_site = table(staff.get(f"{self.PAGE}csv/{export}/", params))
+        from_api = table(admin_client.get(f"{REPORTS}{export}/", {**params, "format": "csv"}))
+        assert from_site == from_api
+        assert AuditLog.objects.filter(action="export", target_type="report").count() == 2
+
+    def test_the_appointment_list_of_the_range(self, staff, world):
+        *_, noon = world
+        got = table(
+            staff.get(
+                f"{self.PAGE}csv/appointment-list/",
+                {"date_from": "2030-07-03", "date_to": "2030-07-03"},
+            )
+        )
+        assert [row[0] for row in got[1:]] == [str(noon.pk)]
+        assert AuditLog.objects.get(action="export").target_type == "appointment"
+
+    def test_a_bad_range_goes_back_to_the_page(self, staff):
+        response = staff.get(
+            f"{self.PAGE}csv/doctors/", {"date_from": "2030-07-03", "date_to": "2030-07-01"}
+        )
+        assert response.status_code == 302
+        assert response["Location"].startswith(self.PAGE + "?")
+        assert not AuditLog.objects.filter(action="export").exists()
+
+    def test_an_unknown_download_is_a_404_and_others_may_not(self, staff, client, world):
+        assert staff.get(f"{self.PAGE}csv/patients/").status_code == 404
+        doctor, *_ = world
+        client.force_login(doctor.user)
+        assert client.get(f"{self.PAGE}csv/doctors/").status_code in (302, 403)

@@ -10,11 +10,16 @@ from functools import partial
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.utils import timezone
 from standardwebhooks import Webhook
 
 from core.outbox import Outcome
+from tests.background import celery_publishing_to, refusing_broker_url
 from tests.concurrency import run_at_once
+from tests.conftest import client_for
+from tests.factories import DoctorFactory, PatientFactory, in_future
+from tests.schedule import slot_published
 from tests.webhooks.receiver import SECRET, endless, redirect, slow, webhook_receiver
 from webhooks import outbound
 from webhooks.delivery import webhook_deliver, webhooks_relay
@@ -245,3 +250,24 @@ def test_an_inactive_endpoint_is_not_called():
 def test_the_body_is_the_events_json_as_signed():
     body = json.dumps({"b": 1, "a": [2]}, separators=(",", ":"), sort_keys=True)
     assert body == '{"a":[2],"b":1}'
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_broker_down_a_booking_succeeds_and_its_delivery_waits_for_the_relay():
+    patient, doctor = PatientFactory(), DoctorFactory()
+    slot = slot_published(doctor, start=in_future(days=3).replace(hour=9))
+    with webhook_receiver(204) as receiver:
+        webhook_endpoint_create(url=receiver.url, events=["appointment.booked"], secret=SECRET)
+        with celery_publishing_to(refusing_broker_url()):
+            response = client_for(patient.user).post(
+                "/api/v1/appointments/", {"slot": str(slot.pk)}
+            )
+        assert response.status_code == 201
+        assert list(WebhookDelivery.objects.values_list("status", flat=True)) == ["pending"]
+        assert receiver.requests() == []
+
+        # The broker is back: the relay (beat, or the command) makes it, once.
+        call_command("send_webhooks")
+        call_command("send_webhooks")
+    (body,) = receiver.verified()
+    assert body["data"]["appointment"]["id"] == response.json()["id"]

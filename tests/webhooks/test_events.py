@@ -6,12 +6,14 @@ import json
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
 from appointments.models import Appointment
 from appointments.services import appointment_book
 from appointments.sweeps import no_show_sweep
+from core.clinic_time import clinic_zone
 from doctors.services import doctor_blacklist
 from scheduling.models import AvailabilityWindow, Slot
 from tests.conftest import client_for
@@ -206,6 +208,47 @@ class TestTheAdminSite:
             ("appointment.no_show", str(missed.pk)),
             ("penalty.created", str(missed.pk)),
         ]
+
+    def test_the_day_board(self, endpoint, parties, staff):
+        patient, doctor = parties
+        slot = slot_published(doctor)
+        day = slot.start.astimezone(clinic_zone()).date().isoformat()
+        board = reverse("admin:day_board")
+        before = mark()
+        response = staff.post(
+            board, {"date": day, "slot": str(slot.pk), "patient": patient.user.username}
+        )
+        assert response.status_code == 302
+        appointment = Appointment.objects.get(slot=slot)
+        assert events_after(before) == [("appointment.booked", str(appointment.pk))]
+
+        for action, event in [("confirm", "confirmed"), ("cancel", "cancelled")]:
+            before = mark()
+            response = staff.post(
+                board, {"date": day, "appointment": str(appointment.pk), "action": action}
+            )
+            assert response.status_code == 302
+            assert events_after(before) == [(f"appointment.{event}", str(appointment.pk))]
+
+
+def test_a_late_cancellation_where_the_clinic_penalises_it(endpoint, parties, settings):
+    settings.LATE_CANCELLATION_POLICY = "penalise"
+    patient, doctor = parties
+    doctor.cancel_cutoff = timedelta(hours=24)
+    doctor.save()
+    appointment = booked(patient, doctor)
+    client_for(doctor.user).post(f"/api/v1/appointments/{appointment.pk}/confirm/")
+
+    before = mark()
+    with time_machine.travel(appointment.start - timedelta(hours=2), tick=False):
+        response = client_for(patient.user).post(f"/api/v1/appointments/{appointment.pk}/cancel/")
+    assert response.status_code == 200
+    assert events_after(before) == [
+        ("appointment.cancelled", str(appointment.pk)),
+        ("penalty.created", str(appointment.pk)),
+    ]
+    penalty = WebhookEvent.objects.get(type="penalty.created").data["penalty"]
+    assert penalty["kind"] == "late_cancellation"
 
 
 class TestTheSweeps:

@@ -81,8 +81,10 @@ def webhook_endpoint_create(
 
 def webhook_endpoint_update(*, endpoint: WebhookEndpoint, **changes) -> WebhookEndpoint:
     """Change any of `url`, `events`, `secret` and `is_active` (a PATCH: what is left out
-    stays); audited. Deliveries already written keep going to this endpoint as it is when
-    they are sent."""
+    stays; nothing asked, nothing written); audited. Deliveries already written keep going
+    to this endpoint as it is when they are sent."""
+    if not changes:
+        return endpoint
     if "url" in changes:
         webhook_url_check(changes["url"])
     if "secret" in changes:

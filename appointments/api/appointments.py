@@ -133,6 +133,7 @@ class AppointmentViewSet(
                 "named; no reason or clinical notes; text cells a spreadsheet would read as a "
                 "formula start with `'`). Every download is audited.",
             ),
+            **error_responses(PermissionDenied),
         },
         summary="List appointments",
         description="A patient's own, a doctor's own, all for admins. In JSON, a page at a "

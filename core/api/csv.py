@@ -26,7 +26,10 @@ class CSVNegotiationMixin:
 
     def get_renderers(self):
         renderers = super().get_renderers()
-        if self.csv_actions is None or getattr(self, "action", None) in self.csv_actions:
+        # A method the view does not have (no action) still gets its 405, not a 404 for an
+        # unknown format.
+        action = getattr(self, "action", None)
+        if self.csv_actions is None or action is None or action in self.csv_actions:
             renderers.append(CSVRenderer())
         return renderers
 

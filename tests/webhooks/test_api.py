@@ -49,7 +49,11 @@ def test_an_endpoint_is_registered_and_its_secret_never_shown(admin_client):
         ({"url": "http://169.254.169.254/latest/"}, "url"),
         ({"url": "http://[fe80::1]/"}, "url"),
         ({"events": []}, "events"),
-        ({"events": ["appointment.deleted"]}, "events.0"),
+        ({"events": ["appointment.booked", "appointment.deleted"]}, "events"),
+        ({"events": [{}]}, "events"),
+        ({"url": 7}, "url"),
+        ({"is_active": "yes"}, "is_active"),
+        ({"role": "admin"}, "role"),
     ],
 )
 def test_bad_endpoints_are_a_400_and_write_nothing(admin_client, changes, attr):

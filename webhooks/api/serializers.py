@@ -1,10 +1,24 @@
 from rest_framework import serializers
 
+from core.api.input_serializers import ModelInputSerializer
 from webhooks.models import EventType, WebhookDelivery, WebhookEndpoint
 
 
-class WebhookEndpointSerializer(serializers.ModelSerializer):
-    events = serializers.ListField(
+class EventTypesField(serializers.ListField):
+    """A list of event types. An unknown one is an error on the list itself (`events`,
+    `invalid_choice`), as the schema documents it, rather than on an item's index."""
+
+    default_error_messages = {"invalid_choice": '"{input}" is not an event type.'}
+
+    def run_child_validation(self, data):
+        unknown = [item for item in data if item not in EventType.values]
+        if unknown:
+            self.fail("invalid_choice", input=unknown[0])
+        return super().run_child_validation(data)
+
+
+class WebhookEndpointSerializer(ModelInputSerializer):
+    events = EventTypesField(
         child=serializers.ChoiceField(choices=EventType.choices),
         allow_empty=False,
         max_length=len(EventType.choices),

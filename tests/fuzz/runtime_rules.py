@@ -131,6 +131,10 @@ def _body_rules(body: dict, properties: dict, world: World) -> None:
         body["username"] = "fuzz.user"
     if body.get("date_of_birth") and date.fromisoformat(body["date_of_birth"]) > today:
         body["date_of_birth"] = "1990-01-01"
+    if "url" in properties and "events" in properties:
+        # A webhook endpoint: which addresses may be called is the server's setting
+        # (WEBHOOK_ALLOWED_NETWORKS), not the schema's.
+        body["url"] = "https://ehr.example.org/hooks"
     if "old_password" in properties:
         body["old_password"] = world.password
     for name in ("password", "new_password"):

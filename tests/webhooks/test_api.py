@@ -1,12 +1,19 @@
 """The /webhooks/ API: registering endpoints (the secret never shown, bad URLs and secrets a
 400 that writes nothing), the delivery log, and manual redelivery."""
 
+import base64
+import os
+import re
+
 import pytest
 
 from tests.conftest import error_attrs, error_codes
 from tests.webhooks.receiver import SECRET, webhook_receiver
+from webhooks.api.serializers import SECRET_PATTERN
 from webhooks.delivery import webhook_deliver
+from webhooks.exceptions import WebhookSecretInvalid
 from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from webhooks.services import webhook_secret_check
 
 pytestmark = pytest.mark.django_db
 
@@ -105,3 +112,14 @@ def test_no_redelivery_to_an_inactive_endpoint(admin_client):
     assert response.status_code == 409
     assert error_codes(response) == ["webhook_inactive"]
     assert WebhookDelivery.objects.count() == 1
+
+
+@pytest.mark.parametrize("length", [0, 16, 23, 24, 25, 32, 62, 63, 64, 65, 66, 80])
+def test_the_schemas_secret_pattern_is_the_services_rule(length):
+    secret = "whsec_" + base64.b64encode(os.urandom(length)).decode()
+    try:
+        webhook_secret_check(secret)
+        accepted = True
+    except WebhookSecretInvalid:
+        accepted = False
+    assert accepted == bool(re.match(SECRET_PATTERN, secret)) == (24 <= length <= 64)

@@ -60,7 +60,7 @@ def _report_rows(report: str, date_from: date | None, date_to: date | None) -> l
             ]
         case "doctors":
             rows = reports.report_doctors(date_from=date_from, date_to=date_to)
-            return [[row[column] for column in REPORT_HEADERS[report]] for row in rows]
+            return [[dict(row)[column] for column in REPORT_HEADERS[report]] for row in rows]
     raise ValueError(f"No report named {report}.")
 
 

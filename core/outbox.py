@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 from celery import Task
@@ -62,7 +63,7 @@ class Outcome(StrEnum):
     SKIPPED = "skipped"  # not ours to send: sent, being sent, not due, or gone
 
 
-def task_enqueue(task: Task, *, relay: Task, row: str, **kwargs) -> None:
+def task_enqueue(task: Task[Any, Any], *, relay: Task[Any, Any], row: str, **kwargs: str) -> None:
     """Queue `task` for one committed outbox row (`row` names it in the log). Never raises:
     if the broker refuses, or does not answer within `REDIS_CONNECT_TIMEOUT` and
     `REDIS_READ_TIMEOUT`, log it and leave the row pending for the relay; for
@@ -95,12 +96,12 @@ class Outbox:
     """The claiming, retrying and relaying of one outbox model (see the module docstring)."""
 
     def __init__(self, *, model: type[models.Model], status_field: str, settings_prefix: str):
-        self.model = model
+        self.rows: models.Manager[Any] = model._default_manager
         self.status_field = status_field
         self.settings_prefix = settings_prefix
-        self.name = model._meta.verbose_name.capitalize()
+        self.name = str(model._meta.verbose_name).capitalize()
 
-    def _setting(self, name: str):
+    def _setting(self, name: str) -> Any:
         return getattr(settings, f"{self.settings_prefix}_{name}")
 
     def due(self, now: datetime) -> Q:
@@ -115,16 +116,17 @@ class Outbox:
 
     def retry_delay(self, attempts: int) -> timedelta:
         """The wait after the `attempts`-th failed attempt: the backoff, doubling, at most 1 h."""
-        return min(self._setting("RETRY_BACKOFF") * 2 ** (attempts - 1), MAX_BACKOFF)
+        delay: timedelta = min(self._setting("RETRY_BACKOFF") * 2 ** (attempts - 1), MAX_BACKOFF)
+        return delay
 
-    def claim(self, *, pk) -> UUID | None:
+    def claim(self, *, pk: object) -> UUID | None:
         """Take the row for one attempt if it is due; None if another worker has it (or is
         taking it right now: SKIP LOCKED, no wait), it is done, not due, or gone."""
         now = timezone.now()
         token = uuid.uuid4()
-        free = self.model.objects.filter(self.due(now), pk=pk).select_for_update(skip_locked=True)
+        free = self.rows.filter(self.due(now), pk=pk).select_for_update(skip_locked=True)
         with transaction.atomic():
-            claimed = self.model.objects.filter(pk__in=free).update(
+            claimed = self.rows.filter(pk__in=free).update(
                 **{self.status_field: OutboxStatus.SENDING},
                 claim=token,
                 claimed_at=now,
@@ -133,14 +135,14 @@ class Outbox:
         return token if claimed else None
 
     def attempt_failed(
-        self, *, row, claim: UUID, error: str, give_up: bool = False, **fields
+        self, *, row: Any, claim: UUID, error: str, give_up: bool = False, **fields: Any
     ) -> Outcome:
         """Record a failed attempt of a claimed row (`row.attempts` counts it), with any other
         `fields` of the attempt. The error's text (which may quote an address) is kept on the
         row only; the log names the row and the kind of error."""
         now = timezone.now()
         final = give_up or row.attempts >= self._setting("MAX_ATTEMPTS")
-        self.model.objects.filter(pk=row.pk, claim=claim).update(
+        self.rows.filter(pk=row.pk, claim=claim).update(
             **{self.status_field: OutboxStatus.FAILED if final else OutboxStatus.PENDING},
             last_error=error[:1000],
             next_attempt_at=now if final else now + self.retry_delay(row.attempts),
@@ -157,12 +159,19 @@ class Outbox:
         )
         return Outcome.FAILED if final else Outcome.RETRY
 
-    def mark_sent(self, *, row, claim: UUID, on_marked: Callable[[], None] | None = None, **fields):
+    def mark_sent(
+        self,
+        *,
+        row: Any,
+        claim: UUID,
+        on_marked: Callable[[], object] | None = None,
+        **fields: Any,
+    ) -> bool:
         """Mark a claimed row sent, with the attempt's `fields`, if the claim is still ours
         (a relay that took over a claim it thought dead wins otherwise); `on_marked` runs in
         that transaction. Returns whether it was marked."""
         with transaction.atomic():
-            marked = self.model.objects.filter(pk=row.pk, claim=claim).update(
+            marked = self.rows.filter(pk=row.pk, claim=claim).update(
                 **{self.status_field: OutboxStatus.SENT}, claim=None, **fields
             )
             if marked and on_marked is not None:
@@ -171,7 +180,7 @@ class Outbox:
 
     def relay(
         self,
-        deliver: Callable[..., Outcome],
+        deliver: Callable[[Any], Outcome],
         *,
         time_budget: float | None = None,
         limit: int | None = 1000,
@@ -181,7 +190,7 @@ class Outbox:
         Each is claimed by `deliver`: a row another worker holds is skipped there."""
         started = time.monotonic()
         due = list(
-            self.model.objects.filter(self.due(timezone.now()))
+            self.rows.filter(self.due(timezone.now()))
             .order_by("next_attempt_at", "pk")
             .values_list("pk", flat=True)[:limit]
         )

@@ -14,7 +14,7 @@ from django.http import StreamingHttpResponse
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def cell_safe(value) -> object:
+def cell_safe(value: object) -> object:
     """`value` as it may go into a CSV cell: text that a spreadsheet would read as a formula
     is prefixed with `'`; None is empty."""
     if value is None:
@@ -31,7 +31,7 @@ class _Echo:
         return value
 
 
-def csv_lines(header: Sequence[str], rows: Iterable[Sequence]) -> Iterator[str]:
+def csv_lines(header: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield writer.writerow(header)
     for row in rows:
@@ -39,7 +39,7 @@ def csv_lines(header: Sequence[str], rows: Iterable[Sequence]) -> Iterator[str]:
 
 
 def csv_streaming_response(
-    *, filename: str, header: Sequence[str], rows: Iterable[Sequence]
+    *, filename: str, header: Sequence[str], rows: Iterable[Sequence[object]]
 ) -> StreamingHttpResponse:
     """A download of `rows` under `header`, written as it is sent (no list of rows is built
     in memory: `rows` may be a database iterator)."""

@@ -9,7 +9,8 @@ from django.db import connections
 
 from config.celery import app
 from core.background import WAKE_CHANNEL, BackgroundSchedule
-from notifications.models import EmailStatus, Notification
+from core.outbox import OutboxStatus
+from notifications.models import Notification
 from tests.conftest import client_for
 from tests.factories import DoctorFactory, PatientFactory, in_future
 from tests.schedule import slot_published
@@ -37,7 +38,9 @@ def test_a_booking_wakes_the_relay_after_its_commit_and_sends_nothing_itself(
 
     assert response.status_code == 201, response.json()
     assert mailoutbox == []
-    assert set(Notification.objects.values_list("email_status", flat=True)) == {EmailStatus.PENDING}
+    assert set(Notification.objects.values_list("email_status", flat=True)) == {
+        OutboxStatus.PENDING
+    }
     wakes = [n.payload for n in listener.notifies(timeout=2, stop_after=2)]
     assert wakes == ["notifications.relay", "notifications.relay"]  # the patient's, the doctor's
 

@@ -11,6 +11,20 @@ from webhooks import services
 from webhooks.models import EventType, WebhookDelivery, WebhookEndpoint
 
 FIELDS = ["url", "events", "secret", "is_active"]
+DELIVERY_FIELDS = (
+    "event",
+    "event_type",
+    "endpoint",
+    "status",
+    "attempts",
+    "last_error",
+    "response_status",
+    "response_time_ms",
+    "next_attempt_at",
+    "delivered_at",
+    "created_at",
+    "redelivery_of",
+)
 
 
 class WebhookEndpointForm(forms.ModelForm):
@@ -35,7 +49,7 @@ class WebhookEndpointForm(forms.ModelForm):
             self.initial["secret"] = ""
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         try:
             if data.get("url"):
                 services.webhook_url_check(data["url"])
@@ -103,21 +117,8 @@ class WebhookDeliveryAdmin(ReadOnlyModelAdmin):
     list_filter = ["status", EventTypeFilter, "endpoint"]
     list_select_related = ["event", "endpoint"]
     ordering = ["-created_at"]
-    fields = [
-        "event",
-        "event_type",
-        "endpoint",
-        "status",
-        "attempts",
-        "last_error",
-        "response_status",
-        "response_time_ms",
-        "next_attempt_at",
-        "delivered_at",
-        "created_at",
-        "redelivery_of",
-    ]
-    readonly_fields = fields
+    fields = DELIVERY_FIELDS
+    readonly_fields = DELIVERY_FIELDS
     actions = ["redeliver"]
 
     @admin.display(description="Event type", ordering="event__type")

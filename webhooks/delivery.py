@@ -77,7 +77,6 @@ def webhook_deliver(*, delivery_id) -> Outcome:
             response_status=None,
             response_time_ms=None,
         )
-    answered = {"response_status": answer.status, "response_time_ms": answer.elapsed_ms}
     if not 200 <= answer.status < 300:
         shown = answer.body[:ERROR_BODY_SHOWN].decode(errors="replace")
         redirect = " (redirects are not followed)" if 300 <= answer.status < 400 else ""
@@ -85,9 +84,16 @@ def webhook_deliver(*, delivery_id) -> Outcome:
             row=delivery,
             claim=claim,
             error=f"HTTP {answer.status}{redirect}: {shown}",
-            **answered,
+            response_status=answer.status,
+            response_time_ms=answer.elapsed_ms,
         )
-    outbox.mark_sent(row=delivery, claim=claim, delivered_at=datetime.now(tz=UTC), **answered)
+    outbox.mark_sent(
+        row=delivery,
+        claim=claim,
+        delivered_at=datetime.now(tz=UTC),
+        response_status=answer.status,
+        response_time_ms=answer.elapsed_ms,
+    )
     return Outcome.SENT
 
 

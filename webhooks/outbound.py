@@ -61,7 +61,7 @@ def address_resolve(host: str, port: int) -> IPAddress:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as error:
         raise OSError(f"The name {host} does not resolve: {error}") from error
-    addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
     for address in addresses:
         if address_allowed(address):
             return address
@@ -84,19 +84,23 @@ def post(*, url: str, body: bytes, headers: dict[str, str]) -> Answer:
     timeout = urllib3.Timeout(
         connect=settings.WEBHOOK_CONNECT_TIMEOUT, read=settings.WEBHOOK_READ_TIMEOUT
     )
-    pool_options = {"timeout": timeout, "retries": False, "maxsize": 1}
+    pool: urllib3.HTTPConnectionPool
     if https:
         # TLS to the checked address, verified against the name in the URL.
         pool = urllib3.HTTPSConnectionPool(
             str(address),
             port,
+            timeout=timeout,
+            retries=False,
+            maxsize=1,
             server_hostname=host,
             assert_hostname=host,
             cert_reqs="CERT_REQUIRED",
-            **pool_options,
         )
     else:
-        pool = urllib3.HTTPConnectionPool(str(address), port, **pool_options)
+        pool = urllib3.HTTPConnectionPool(
+            str(address), port, timeout=timeout, retries=False, maxsize=1
+        )
     default_port = 443 if https else 80
     host_header = host if ":" not in host else f"[{host}]"
     if port != default_port:

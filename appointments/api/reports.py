@@ -1,5 +1,8 @@
 """The reports API (admins only): thin views over `appointments.reports`."""
 
+from collections.abc import Callable
+from typing import Any
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers
@@ -99,6 +102,7 @@ class ReportView(CSVNegotiationMixin, APIView):
 
     permission_classes = [IsAdmin]
     csv_report: str
+    report: Callable[..., Any]  # the report's figures as JSON-ready data
 
     def date_range(self, request) -> dict:
         serializer = ReportRangeSerializer(data=request.query_params)
@@ -124,7 +128,7 @@ class ReportView(CSVNegotiationMixin, APIView):
 class NoShowReportView(ReportView):
     csv_report = "no-shows"
 
-    def report(self, **date_range) -> dict:
+    def report(self, **date_range: Any) -> Any:
         return NoShowReportSerializer(reports.report_no_shows(**date_range)).data
 
 
@@ -142,7 +146,7 @@ class NoShowReportView(ReportView):
 class AppointmentReportView(ReportView):
     csv_report = "appointments"
 
-    def report(self, **date_range) -> list:
+    def report(self, **date_range: Any) -> Any:
         days = reports.report_appointments_per_day(**date_range)
         return AppointmentDaySerializer(days, many=True).data
 
@@ -160,5 +164,5 @@ class AppointmentReportView(ReportView):
 class DoctorReportView(ReportView):
     csv_report = "doctors"
 
-    def report(self, **date_range) -> list:
+    def report(self, **date_range: Any) -> Any:
         return DoctorReportSerializer(reports.report_doctors(**date_range), many=True).data

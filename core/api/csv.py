@@ -2,6 +2,7 @@
 
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 
 class CSVRenderer(BaseRenderer):
@@ -17,7 +18,7 @@ class CSVRenderer(BaseRenderer):
         return JSONRenderer().render(data, "application/json", renderer_context)
 
 
-class CSVNegotiationMixin:
+class CSVNegotiationMixin(APIView):
     """A view that answers CSV when asked (`csv_requested`) in its `csv_actions` (a viewset's;
     None: every method of an APIView). Its errors (a 400, a 401, a 403) stay in the JSON error
     envelope whatever was asked for."""

@@ -104,9 +104,9 @@ def endless(status: int = 500):
 
 @contextmanager
 def webhook_receiver(*answers) -> Iterator[Receiver]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), None)
-    receiver = Receiver(port=server.server_address[1], answers=list(answers) or [204])
-    server.RequestHandlerClass = _handler(receiver)
+    receiver = Receiver(port=0, answers=list(answers) or [204])
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(receiver))
+    receiver.port = server.server_address[1]
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

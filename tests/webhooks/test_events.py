@@ -53,7 +53,7 @@ def mark() -> set:
     return set(WebhookEvent.objects.values_list("pk", flat=True))
 
 
-def ended(doctor, patient, *, hours_ago=3, status="confirmed") -> Appointment:
+def ended(doctor, patient, *, hours_ago=3, status="confirmed"):
     start = timezone.now().replace(microsecond=0) - timedelta(hours=hours_ago)
     window = AvailabilityWindow.objects.create(
         doctor=doctor, start=start, end=start + timedelta(hours=1)

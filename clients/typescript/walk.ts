@@ -34,7 +34,11 @@ async function signIn(username: string, password: string) {
 }
 
 function signedIn(access: string) {
-  return createClient<paths>({ baseUrl, headers: { Authorization: `Bearer ${access}` } });
+  // A JSON client: the reports and the list also answer CSV (text/csv), which it never asks for.
+  return createClient<paths, "application/json">({
+    baseUrl,
+    headers: { Authorization: `Bearer ${access}` },
+  });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

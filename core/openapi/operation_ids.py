@@ -94,6 +94,13 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/fhir/R4/$bulk-publish/locations.ndjson"): "smart_locations",
     ("GET", "/api/v1/fhir/R4/$bulk-publish/schedules.ndjson"): "smart_schedules",
     ("GET", "/api/v1/fhir/R4/$bulk-publish/slots/{day}.ndjson"): "smart_slots_of_day",
+    ("GET", "/api/v1/webhooks/"): "webhook_list",
+    ("POST", "/api/v1/webhooks/"): "webhook_create",
+    ("GET", "/api/v1/webhooks/{id}/"): "webhook_get",
+    ("PATCH", "/api/v1/webhooks/{id}/"): "webhook_update",
+    ("DELETE", "/api/v1/webhooks/{id}/"): "webhook_delete",
+    ("GET", "/api/v1/webhooks/{id}/deliveries/"): "webhook_delivery_list",
+    ("POST", "/api/v1/webhooks/deliveries/{id}/redeliver/"): "webhook_redeliver",
 }
 
 

@@ -27,11 +27,9 @@ from rest_framework.generics import ListAPIView
 
 from accounts.models import Role, User, username_fold
 from appointments.models import Appointment
-from core.api.pagination import IndexOrderedCountingPaginator
 from doctors.models import Doctor, Specialization
 from patients.models import Patient
 from scheduling.models import Slot
-from scheduling.selectors import slot_list_free
 from tests.conftest import client_for
 from tests.routes import api_routes
 
@@ -245,19 +243,3 @@ def test_a_slot_search_by_specialization_reads_only_that_specialization(clinic):
     assert 20 < count <= its_slots < free_slots / 5
     read = rows_read(plan_of(sql), "scheduling_slot")
     assert count <= read <= its_slots, "the search read other specializations' slots"
-
-    # Why the subquery: counted in the page's own query, the same search walks the free-slot
-    # index in page order over every free slot of the table. (This also shows that these
-    # rows are enough for the planner's choice to matter.) PostgreSQL 18 reads each of the
-    # specialization's doctors' slots through the foreign key's index instead; the subquery
-    # stays for the servers before it (15 here, 16 in docker-compose.yml).
-    slots = slot_list_free(specialization_id=specialization.pk)
-    with CaptureQueriesContext(connection) as captured:
-        IndexOrderedCountingPaginator(slots, 20).page(1)
-    (inline,) = [q["sql"] for q in captured.captured_queries]
-    plan = plan_of(inline)
-    if connection.pg_version < PLANS_THE_FOREIGN_KEY_AND_SORTS:
-        assert uses_index(plan, "scheduling_slot_free_start"), scans(plan)
-        assert rows_read(plan, "scheduling_slot") >= free_slots
-    else:
-        assert rows_read(plan, "scheduling_slot") <= its_slots, scans(plan)

@@ -25,6 +25,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.models import User
+from core.clinic_time import time_zone_validate
 
 STRONG_PASSWORD = "Fuzzing-horse-staple-93"
 
@@ -129,6 +130,27 @@ def _body_rules(body: dict, properties: dict, world: World) -> None:
         # other characters must be letters or digits is in words, as no pattern both Python's
         # `re` and JavaScript read can say it (accounts.api.serializers).
         body["username"] = "fuzz.user"
+    if isinstance(body.get("time_zone"), str) and not _time_zone_valid(body["time_zone"]):
+        # The schema states the shape of an IANA name; which names exist is the tz database's.
+        body["time_zone"] = "America/New_York"
+    if isinstance(body.get("reminder_lead_times"), list):
+        # Which lead times are offered is the clinic's setting (REMINDER_LEAD_TIMES).
+        body["reminder_lead_times"] = ["2h"]
+    if "date_from" in properties and "date_to" in properties:
+        # A waitlist entry: days to come, in order, and an expiry before the last of them ends.
+        body["date_from"] = (today + timedelta(days=1)).isoformat()
+        body["date_to"] = (today + timedelta(days=7)).isoformat()
+        if body.get("expires_at") is not None:
+            expiry = datetime.combine(today + timedelta(days=3), datetime.min.time(), UTC)
+            body["expires_at"] = expiry.isoformat().replace("+00:00", "Z")
+        if body.get("earliest_time") is not None or body.get("latest_time") is not None:
+            body.update(
+                {
+                    k: v
+                    for k, v in (("earliest_time", "09:00"), ("latest_time", "17:00"))
+                    if k in body
+                }
+            )
     if body.get("date_of_birth") and date.fromisoformat(body["date_of_birth"]) > today:
         body["date_of_birth"] = "1990-01-01"
     if "url" in properties and "events" in properties:
@@ -140,6 +162,14 @@ def _body_rules(body: dict, properties: dict, world: World) -> None:
     for name in ("password", "new_password"):
         if name in body and not _strong(body[name], body):
             body[name] = STRONG_PASSWORD
+
+
+def _time_zone_valid(name: str) -> bool:
+    try:
+        time_zone_validate(name)
+    except ValidationError:
+        return False
+    return True
 
 
 def _username_valid(username: str) -> bool:

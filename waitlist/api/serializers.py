@@ -45,6 +45,10 @@ class WaitlistJoinSerializer(InputSerializer):
 
 
 class WaitlistEntrySerializer(serializers.ModelSerializer):
+    # Clinic wall times without an offset, as weekly rules' (OpenAPI's `time` requires one).
+    earliest_time = LocalTimeField(read_only=True, allow_null=True)
+    latest_time = LocalTimeField(read_only=True, allow_null=True)
+
     class Meta:
         model = WaitlistEntry
         fields = [

@@ -79,7 +79,8 @@ def _tell(
     )
 
 
-def _instant(at: datetime | None) -> str | None:
+def instant_text(at: datetime | None) -> str | None:
+    """An instant as webhook payloads write it: RFC 3339 in UTC with `Z`."""
     return at.isoformat().replace("+00:00", "Z") if at else None
 
 
@@ -96,13 +97,13 @@ def _appointment_data(appointment: Appointment) -> dict:
         "patient": str(appointment.patient_id),
         "doctor": str(appointment.doctor_id),
         "slot": str(appointment.slot_id) if appointment.slot_id else None,
-        "start": _instant(appointment.start),
-        "end": _instant(appointment.end),
+        "start": instant_text(appointment.start),
+        "end": instant_text(appointment.end),
         "rescheduled_from": str(appointment.rescheduled_from_id)
         if appointment.rescheduled_from_id
         else None,
         "is_override": appointment.is_override,
-        "updated_at": _instant(appointment.updated_at),
+        "updated_at": instant_text(appointment.updated_at),
         "links": {"self": _appointment_link(appointment)},
     }
 
@@ -281,7 +282,7 @@ def penalty_notify(*, penalty: Penalty) -> None:
                 "id": str(penalty.pk),
                 "patient": str(penalty.patient_id),
                 "appointment": str(penalty.appointment_id),
-                "created_at": _instant(penalty.created_at),
+                "created_at": instant_text(penalty.created_at),
                 "kind": penalty.kind,
                 "resolved": penalty.resolved,
             },

@@ -21,6 +21,7 @@ class EventType(models.TextChoices):
     APPOINTMENT_COMPLETED = "appointment.completed", "Appointment completed"
     APPOINTMENT_NO_SHOW = "appointment.no_show", "Appointment no-show"
     PENALTY_CREATED = "penalty.created", "Penalty created"
+    WAITLIST_OFFER = "waitlist.offer", "Waitlist offer"
 
 
 class WebhookEndpoint(models.Model):

@@ -19,7 +19,9 @@ from scheduling.models import AvailabilityWindow, Slot
 from tests.conftest import client_for
 from tests.factories import AppointmentFactory, DoctorFactory, PatientFactory, in_future
 from tests.schedule import slot_published
+from tests.waitlist.world import entry_for
 from tests.webhooks.receiver import SECRET
+from waitlist.models import WaitlistOffer
 from webhooks.models import EventType, WebhookDelivery, WebhookEvent
 from webhooks.services import webhook_endpoint_create
 
@@ -299,3 +301,31 @@ def test_only_active_endpoints_wanting_the_type_get_a_delivery(parties):
     # A confirmation nobody wants writes no event at all.
     client_for(doctor.user).post(f"/api/v1/appointments/{appointment.pk}/confirm/")
     assert WebhookEvent.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_slot_offered_from_the_waitlist_is_one_waitlist_offer_event(endpoint, parties):
+    patient, doctor = parties
+    appointment = booked(patient, doctor)
+    waiting = PatientFactory()
+    entry_for(waiting, doctor, day=appointment.start.astimezone(clinic_zone()).date())
+    before = mark()
+
+    client_for(patient.user).post(f"/api/v1/appointments/{appointment.pk}/cancel/")
+
+    (event,) = WebhookEvent.objects.exclude(pk__in=before).filter(type="waitlist.offer")
+    offer = WaitlistOffer.objects.get()
+    assert event.data["offer"] == {
+        "id": str(offer.pk),
+        "entry": str(offer.entry_id),
+        "patient": str(waiting.pk),
+        "doctor": str(doctor.pk),
+        "slot": str(appointment.slot_id),
+        "start": appointment.start.isoformat().replace("+00:00", "Z"),
+        "end": appointment.end.isoformat().replace("+00:00", "Z"),
+        "expires_at": offer.expires_at.isoformat().replace("+00:00", "Z"),
+        "status": "open",
+        "links": {"offers": "/api/v1/waitlist/offers/"},  # PUBLIC_BASE_URL is unset here
+    }
+    assert WebhookDelivery.objects.filter(event=event).count() == 1
+    assert CLINICAL not in json.dumps(event.data)

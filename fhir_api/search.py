@@ -1,13 +1,14 @@
 """FHIR search parameters as CareSlot reads them (FHIR R4, "Search").
 
-Unknown parameters are ignored, as FHIR's lenient default has it; the Bundle's `self` link
+Unknown parameters are ignored, as FHIR's lenient default has it, and so are empty ones
+(`?start=`, `?_count=`); the Bundle's `self` link
 shows the ones that were applied. A known parameter with a value it cannot read is a 400
 OperationOutcome naming it.
 """
 
 import re
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Q
@@ -21,6 +22,28 @@ from core.clinic_time import day_start
 # narrows its search (by `start` or `date`) instead.
 MAX_OFFSET = 10_000
 _PREFIXED = re.compile(r"(eq|gt|ge|lt|le)?(.+)")
+
+# What the schema states of the values read here, so that a value it admits is one the server
+# takes. A date's pattern admits the days every year has (29 February left out), 1900 to 2199.
+_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_DAY = (
+    r"(19|20|21)[0-9]{2}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)"
+    r"|(0[13578]|1[02])-31)"
+)
+_CLOCK = (
+    r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?"
+    r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])"
+)
+DATE_PATTERN = f"^(eq|gt|ge|lt|le)?{_DAY}({_CLOCK})?$"
+
+
+def reference_pattern(resource_type: str) -> str:
+    return f"^({resource_type}/)?{_UUID}$"
+
+
+def token_pattern(allowed) -> str:
+    token = "(" + "|".join(sorted(allowed, key=lambda value: (-len(value), value))) + ")"
+    return f"^{token}(,{token})*$"
 
 
 def invalid(parameter: str, message: str) -> ValidationError:
@@ -44,6 +67,11 @@ def page_window(params) -> tuple[int, int]:
     )
     start = 0 if offset == "" else _whole_number(offset, "_offset", low=0, high=MAX_OFFSET)
     return start, size
+
+
+def values(params, parameter: str) -> list[str]:
+    """A repeatable parameter's values, empty ones left out: FHIR ignores an empty parameter."""
+    return [value for value in params.getlist(parameter) if value]
 
 
 def reference_id(raw: str, parameter: str, resource_type: str) -> uuid.UUID:
@@ -76,7 +104,8 @@ def date_filter(values: list[str], parameter: str, field: str) -> Q:
             moment = parse_datetime(value)
             if moment is None or not EARLIEST_DATE <= moment.date() <= LATEST_DATE:
                 raise invalid(parameter, "That instant is out of range.")
-            lower, upper = moment, moment
+            # In UTC: PostgreSQL refuses an offset beyond ±15:59, which Python reads.
+            lower = upper = moment.astimezone(UTC)
             exact = True
         elif re.fullmatch(RFC3339_DATE, value):
             day = _day(value, parameter)

@@ -25,6 +25,7 @@ from appointments.selectors import appointment_list_page
 from core.api.fields import RFC3339_DATE
 from core.api.negotiation import FirstRendererNegotiation
 from core.openapi.auto_schema import AutoSchema
+from core.openapi.error_envelopes import NullCharactersError
 from doctors.selectors import doctor_list_visible
 from fhir_api import publish, resources, search
 from fhir_api.errors import not_found, operation_outcome_reshape
@@ -41,11 +42,18 @@ _RESOURCE = OpenApiResponse(
     description="A FHIR R4 resource; a search answers a Bundle of type `searchset` whose `next` "
     "link, when there is one, reads the following page.",
 )
+# The bounds search.page_window enforces; an empty value is the parameter left out.
 _PAGING = [
     OpenApiParameter(
-        "_count", int, description="Entries per page (default 20, at most FHIR_MAX_PAGE_SIZE)."
+        "_count",
+        {"type": "integer", "minimum": 1, "maximum": settings.FHIR_MAX_PAGE_SIZE},
+        description="Entries per page (default 20, at most FHIR_MAX_PAGE_SIZE).",
     ),
-    OpenApiParameter("_offset", int, description=f"Entries to skip (at most {search.MAX_OFFSET})."),
+    OpenApiParameter(
+        "_offset",
+        {"type": "integer", "minimum": 0, "maximum": search.MAX_OFFSET},
+        description=f"Entries to skip (at most {search.MAX_OFFSET}).",
+    ),
 ]
 
 
@@ -64,17 +72,59 @@ class OperationOutcome(serializers.Serializer):
     issue = OperationOutcomeIssue(many=True)
 
 
+def _errors_as(response: dict, status_code, media_type: str) -> dict:
+    """An error response documented in the media type the view renders errors in: the API
+    documents errors as application/json, but a view renders them with its one renderer."""
+    content = response.get("content")
+    if str(status_code).startswith(("4", "5")) and content and "application/json" in content:
+        response["content"] = {media_type: content.pop("application/json")}
+    return response
+
+
+class NullCharactersResponse(serializers.Serializer):
+    """The request guard's answer to a NUL character in the query string, given before any
+    FHIR view runs: the API's envelope, as JSON."""
+
+    type = serializers.ChoiceField(choices=[("validation_error", "validation_error")])
+    # A declared field, which the serializer's metaclass takes out of the class: the `errors`
+    # property of a serializer it would shadow for mypy stays as it is.
+    errors = NullCharactersError(many=True)  # type: ignore[assignment]
+
+    class Meta:
+        ref_name = "FhirNullCharactersErrorResponse400"
+
+
 class FhirSchema(AutoSchema):
     """One view serves a type's search (`/Slot`) and its read (`/Slot/{pk}`): the schema gives
-    the search parameters to the search only (their operationIds are in
-    core/openapi/operation_ids.py)."""
+    the search parameters to the search only, a read ignoring any query (their operationIds are
+    in core/openapi/operation_ids.py). Errors are OperationOutcomes in `application/fhir+json`,
+    as FhirView answers them."""
 
     def _is_read(self) -> bool:
         return self.path.endswith("}")
 
-    def get_override_parameters(self):
-        parameters = super().get_override_parameters()
-        return [] if self._is_read() else parameters
+    def _get_parameters(self):
+        # Not get_override_parameters: extend_schema's subclass adds the view's parameters
+        # after it.
+        parameters = super()._get_parameters()
+        if self._is_read():
+            return [parameter for parameter in parameters if parameter["in"] != "query"]
+        return parameters
+
+    def _get_response_for_code(
+        self, serializer, status_code, media_types=None, direction="response"
+    ):
+        response = _errors_as(
+            super()._get_response_for_code(serializer, status_code, media_types, direction),
+            status_code,
+            FhirJSONRenderer.media_type,
+        )
+        if str(status_code) == "400" and "content" in response:
+            # A NUL character in the query is refused by core.api.guards before the view.
+            response["content"]["application/json"] = {
+                "schema": self.resolve_serializer(NullCharactersResponse, direction).ref
+            }
+        return response
 
     def _get_error_response_serializer(self, status_code: str):
         # The same errors, each an issue of an OperationOutcome (fhir_api.errors).
@@ -203,7 +253,11 @@ class ScheduleView(FhirResourceView):
         description="One Schedule per doctor (id = the doctor's id), at the clinic's "
         "Location; its Slots are the doctor's.",
         parameters=[
-            OpenApiParameter("actor", str, description="`Practitioner/{id}`: that doctor's."),
+            OpenApiParameter(
+                "actor",
+                {"type": "string", "pattern": search.reference_pattern("Practitioner")},
+                description="`Practitioner/{id}`: that doctor's.",
+            ),
             *_PAGING,
         ],
         responses={200: _RESOURCE},
@@ -224,8 +278,8 @@ class SlotView(FhirResourceView):
             rows = rows.filter(
                 doctor_id=search.reference_id(params["schedule"], "schedule", "Schedule")
             )
-        if params.getlist("start"):
-            rows = rows.filter(search.date_filter(params.getlist("start"), "start", "start"))
+        if starts := search.values(params, "start"):
+            rows = rows.filter(search.date_filter(starts, "start", "start"))
         if params.get("status"):
             rows = rows.filter(
                 fhir_status__in=search.token_values(params["status"], "status", SLOT_STATUSES)
@@ -249,18 +303,23 @@ class SlotView(FhirResourceView):
         "the horizon, under time off or a holiday, or of a blacklisted doctor). Ordered by "
         "start. Free slots carry the SMART booking extensions.",
         parameters=[
-            OpenApiParameter("schedule", str, description="`Schedule/{doctor id}`."),
+            OpenApiParameter(
+                "schedule",
+                {"type": "string", "pattern": search.reference_pattern("Schedule")},
+                description="`Schedule/{doctor id}`.",
+            ),
             OpenApiParameter(
                 "start",
-                str,
-                many=True,
+                {"type": "array", "items": {"type": "string", "pattern": search.DATE_PATTERN}},
                 explode=True,
                 description="Repeatable: a prefix (`eq`, `gt`, `ge`, `lt`, `le`) and an instant "
                 "with its offset or a clinic-local date, e.g. `start=ge2026-12-01&"
                 "start=lt2026-12-08`.",
             ),
             OpenApiParameter(
-                "status", str, description="`free`, `busy`, `busy-unavailable`, comma-separated."
+                "status",
+                {"type": "string", "pattern": search.token_pattern(SLOT_STATUSES)},
+                description="`free`, `busy`, `busy-unavailable`, comma-separated.",
             ),
             *_PAGING,
         ],
@@ -295,8 +354,8 @@ class AppointmentView(FhirResourceView):
                     ours for ours, fhir in resources.APPOINTMENT_STATUS.items() if fhir in wanted
                 ]
             )
-        if params.getlist("date"):
-            rows = rows.filter(search.date_filter(params.getlist("date"), "date", "start"))
+        if dates := search.values(params, "date"):
+            rows = rows.filter(search.date_filter(dates, "date", "start"))
         if params.get("patient"):
             rows = rows.filter(
                 patient_id=search.reference_id(params["patient"], "patient", "Patient")
@@ -319,15 +378,29 @@ class AppointmentView(FhirResourceView):
         parameters=[
             OpenApiParameter(
                 "status",
-                str,
+                {
+                    "type": "string",
+                    "pattern": search.token_pattern(set(resources.APPOINTMENT_STATUS.values())),
+                },
                 description="FHIR statuses, comma-separated: `pending`, `booked`, `fulfilled`, "
                 "`noshow`, `cancelled` (cancelled, rejected and rescheduled ones).",
             ),
             OpenApiParameter(
-                "date", str, many=True, explode=True, description="The start, as Slot's `start`."
+                "date",
+                {"type": "array", "items": {"type": "string", "pattern": search.DATE_PATTERN}},
+                explode=True,
+                description="The start, as Slot's `start`.",
             ),
-            OpenApiParameter("patient", str, description="`Patient/{id}`."),
-            OpenApiParameter("practitioner", str, description="`Practitioner/{id}`."),
+            OpenApiParameter(
+                "patient",
+                {"type": "string", "pattern": search.reference_pattern("Patient")},
+                description="`Patient/{id}`.",
+            ),
+            OpenApiParameter(
+                "practitioner",
+                {"type": "string", "pattern": search.reference_pattern("Practitioner")},
+                description="`Practitioner/{id}`.",
+            ),
             *_PAGING,
         ],
         responses={200: _RESOURCE},
@@ -374,6 +447,19 @@ class NdjsonRenderer(JSONRenderer):
 
     media_type = "application/fhir+ndjson"
     format = "ndjson"
+
+
+class NdjsonSchema(AutoSchema):
+    """A bulk file's errors are in the API's envelope, rendered as its one line of NDJSON."""
+
+    def _get_response_for_code(
+        self, serializer, status_code, media_types=None, direction="response"
+    ):
+        return _errors_as(
+            super()._get_response_for_code(serializer, status_code, media_types, direction),
+            status_code,
+            NdjsonRenderer.media_type,
+        )
 
 
 class SmartPublicationView(APIView):
@@ -426,6 +512,7 @@ _NDJSON = {
 
 @extend_schema(tags=["fhir"])
 class BulkPublishFileView(SmartPublicationView):
+    schema = NdjsonSchema()
     renderer_classes = [NdjsonRenderer]
     # Which file (`publish.FILES`), set per route.
     file = ""
@@ -449,6 +536,7 @@ class BulkPublishFileView(SmartPublicationView):
 
 @extend_schema(tags=["fhir"])
 class BulkPublishSlotsView(SmartPublicationView):
+    schema = NdjsonSchema()
     renderer_classes = [NdjsonRenderer]
 
     @extend_schema(

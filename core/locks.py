@@ -82,6 +82,13 @@ def _locking_transaction_check() -> None:
         raise RuntimeError("Locks are taken inside core.locks.locking_transaction() only.")
 
 
+def rows_unheld(rows: QuerySet[M]) -> QuerySet[M]:
+    """`rows` less those another transaction holds, locked by the statement that uses them
+    (an outbox's claim: `UPDATE … WHERE pk IN (this)`), which never waits: the claim is the
+    whole transaction, so it takes no other lock and has no place in the order."""
+    return rows.select_for_update(skip_locked=True)
+
+
 def rows_lock(rows: QuerySet[M], *, skip_locked: bool = False, limit: int | None = None) -> list[M]:
     """Lock `rows` for update, in primary-key order, and return them (the first `limit` of
     them, if given). With `skip_locked`, rows another transaction holds are left out instead

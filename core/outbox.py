@@ -11,8 +11,9 @@ claim token. A failed send is recorded (`attempts`, `last_error`) and the row go
 A worker that dies between claiming and marking leaves the row `sending`; after the claim
 timeout the relay takes it over.
 
-The claim's UPDATE takes only a row nobody is locking (`FOR UPDATE SKIP LOCKED`): two relays
-at once, or a relay and a deliver task, never queue behind each other; the loser skips.
+The claim's UPDATE takes only a row nobody is locking (`core.locks.rows_unheld`, skipping
+locked rows): two relays at once, or a relay and a deliver task, never queue behind each
+other; the loser skips.
 
 Every outbox model has the fields `status`-like (named by `status_field`), `attempts`,
 `last_error`, `next_attempt_at`, `claimed_at` and `claim`; its settings are
@@ -38,6 +39,7 @@ from kombu.exceptions import KombuError
 
 from core.background import background_wake
 from core.breaker import CircuitBreaker
+from core.locks import rows_unheld
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +126,7 @@ class Outbox:
         taking it right now: SKIP LOCKED, no wait), it is done, not due, or gone."""
         now = timezone.now()
         token = uuid.uuid4()
-        free = self.rows.filter(self.due(now), pk=pk).select_for_update(skip_locked=True)
+        free = rows_unheld(self.rows.filter(self.due(now), pk=pk))
         with transaction.atomic():
             claimed = self.rows.filter(pk__in=free).update(
                 **{self.status_field: OutboxStatus.SENDING},

@@ -30,6 +30,7 @@ def test_beat_schedules_every_background_job_as_a_bounded_retrying_task(settings
         "accounts.expired_tokens_flush",
         "appointments.idempotency_records_purge",
         "waitlist.offers_expire",
+        "webhooks.relay",
     }
     assert schedule["no-show-sweep"]["schedule"] == timedelta(
         minutes=settings.NO_SHOW_SWEEP_MINUTES
@@ -72,6 +73,7 @@ def test_each_scheduled_task_runs_in_process(mailoutbox, settings):
             "accounts.expired_tokens_flush",
             "appointments.idempotency_records_purge",
             "waitlist.offers_expire",
+            "webhooks.relay",
         )
     }
 
@@ -83,6 +85,7 @@ def test_each_scheduled_task_runs_in_process(mailoutbox, settings):
     assert results["appointments.idempotency_records_purge"] == 1
     assert list(IdempotencyRecord.objects.all()) == [kept]
     assert results["waitlist.offers_expire"] == 0  # no offer was open
+    assert results["webhooks.relay"] == 0  # no endpoint wants anything
 
 
 def test_beat_sends_the_schedule_only_while_it_holds_its_lock_in_redis(settings):

@@ -27,6 +27,9 @@ def _slots_bulk_create(doctors, start) -> None:
         # The rows do not overlap by construction, and checking so through the exclusion
         # constraint's GiST index is most of the insert's time: the test's transaction drops
         # it, and rolling back at the end restores it.
+        # Building 240,000 rows is this test's own set-up, not a request: no request's
+        # statement timeout (DB_STATEMENT_TIMEOUT_MS) on a loaded CI machine.
+        cursor.execute("SET LOCAL statement_timeout = 0")
         cursor.execute("ALTER TABLE scheduling_slot DROP CONSTRAINT scheduling_slot_no_overlap")
         cursor.execute(
             """

@@ -59,12 +59,12 @@ def pgbouncer_serving(
     if binary is None:
         pytest.skip("pgbouncer is not installed (.ci/run installs Debian's pgbouncer package)")
     db = settings.DATABASES["default"]
-    host = str(db.get("HOST") or db.get("OPTIONS", {}).get("host") or "")
-    if not host or host.startswith("/"):
+    server = str(db.get("HOST") or db.get("OPTIONS", {}).get("host") or "")
+    if not server or server.startswith("/"):
         # The embedded PostgreSQL listens on a socket in its data directory, which PgBouncer
         # (running as `nobody`) is not given; the pooler is a deployment's, over TCP.
         pytest.skip("the test database is on a Unix socket (the embedded PostgreSQL)")
-    backend = f"host={host} port={db.get('PORT') or 5432}"
+    backend = f"host={server} port={db.get('PORT') or 5432}"
     lines = ["[databases]"]
     for database in databases:
         lines.append(

@@ -2,15 +2,18 @@
 locks in, and the timeout every wait has, are in `core.locks`."""
 
 from datetime import datetime
-from typing import TYPE_CHECKING, TypeAlias, TypedDict
+from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict
 from uuid import UUID
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet
 
+from accounts.models import User
 from appointments.models import Appointment, AppointmentSeries, IdempotencyRecord, Penalty
 from audit.services import encrypted_fields
-from core.locks import row_lock, row_lock_existing, rows_lock
+from core.errors import NotFound
+from core.locks import locked_statement, row_lock, row_lock_existing, rows_lock
+from core.statements import Statement, columns_of, row_model
+from doctors.locks import USER_NAME_FIELDS
 from patients.models import Patient
 
 if TYPE_CHECKING:
@@ -23,6 +26,13 @@ class PenaltyCount(TypedDict):
 
 # A patient as `patient_lock` reads it: with their count of unresolved no-show penalties.
 LockedPatient: TypeAlias = "WithAnnotations[Patient, PenaltyCount]"
+
+# The patient's fields a booking reads: all but the encrypted ones.
+_PATIENT_FIELDS = tuple(
+    field.name
+    for field in Patient._meta.concrete_fields
+    if field.name not in encrypted_fields(Patient)
+)
 
 
 def series_lock(*, series_id: UUID) -> AppointmentSeries:
@@ -51,26 +61,53 @@ def appointment_lock_if_free(
     )
 
 
+# Names in the SQL come from the models' metadata, never from input.
+_PATIENT_LOCK_SQL = (
+    f"SELECT {columns_of(Patient, 'p', _PATIENT_FIELDS)}, "  # noqa: S608
+    f"{columns_of(User, 'u', USER_NAME_FIELDS)}, "
+    "(SELECT count(*) FROM appointments_penalty n WHERE n.patient_id = p.user_id "
+    "AND NOT n.resolved) "
+    "FROM patients_patient p JOIN accounts_user u ON u.id = p.user_id "
+    "WHERE p.user_id = %s FOR NO KEY UPDATE OF p"
+)
+
+
+def _patient_read(rows: list[tuple[Any, ...]]) -> "LockedPatient | None":
+    if not rows:
+        return None
+    *values, unresolved = rows[0]
+    patient_columns = len(_PATIENT_FIELDS)
+    patient = row_model(Patient, values[:patient_columns], _PATIENT_FIELDS)
+    patient.user = row_model(User, values[patient_columns:], USER_NAME_FIELDS)
+    patient.unresolved_penalties = unresolved  # type: ignore[attr-defined]
+    return patient  # type: ignore[return-value]
+
+
+def patient_lock_statement(*, patient_id: UUID) -> Statement["LockedPatient | None"]:
+    """Lock the patient's row, with their user's name and time zone (the notifications
+    address them) and their count of unresolved no-show penalties (`unresolved_penalties`),
+    as of the start of this statement: no writer of penalties (a no-show, by the sweep, a
+    doctor or an admin) takes the patient's lock, so a count taken after it would be no safer
+    against them, and this saves a query on every booking. The encrypted fields, which
+    booking never reads, are not loaded (nor decrypted). None if there is no such patient."""
+    return locked_statement(_PATIENT_LOCK_SQL, [patient_id], _patient_read)
+
+
 def patient_lock(*, patient_id: UUID) -> LockedPatient:
-    """Lock the patient's row, with their user (whom the notifications address) and their
-    count of unresolved no-show penalties (`unresolved_penalties`), as of the start of this
-    statement: no writer of penalties (a no-show, by the sweep, a doctor or an admin) takes
-    the patient's lock, so a count taken after it would be no safer against them, and this
-    saves a query on every booking. The encrypted fields, which booking never reads, are not
-    loaded (nor decrypted)."""
-    unresolved = (
-        Penalty.objects.filter(patient=OuterRef("pk"), resolved=False)
-        .order_by()
-        .values("patient")
-        .annotate(count=Count("pk"))
-        .values("count")
-    )
-    return row_lock_existing(
-        Patient.objects.select_related("user")
-        .defer(*encrypted_fields(Patient))
-        .annotate(unresolved_penalties=Coalesce(Subquery(unresolved), 0))
-        .filter(pk=patient_id)
-    )
+    """`patient_lock_statement`, sent alone; Patient.DoesNotExist if there is none."""
+    patient = patient_lock_statement(patient_id=patient_id).run()
+    if patient is None:
+        raise Patient.DoesNotExist("No Patient to lock.")
+    return patient
+
+
+def patient_locked_check(patient: "LockedPatient | None") -> LockedPatient:
+    """The patient `patient_lock_statement` read for a booking the API asked for; 404
+    `not_found` if there was none (a user with the patient role whose profile was never
+    made: the API does not look before the booking locks)."""
+    if patient is None:
+        raise NotFound("There is no such patient.")
+    return patient
 
 
 def idempotency_records_lock_expired(*, cutoff: datetime, limit: int) -> list[int]:

@@ -17,6 +17,7 @@ never the reason for the visit, a diagnosis, notes, insurance or allergies (prot
 information does not travel by email).
 """
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -27,10 +28,16 @@ from accounts.models import User
 from appointments.models import Appointment, AppointmentStatus, Penalty
 from core.clinic_time import zone_named
 from core.durations import duration_format
+from core.statements import RowWrites
 from notifications.models import Notification, NotificationKind
-from notifications.services import notification_create, notification_withdraw
+from notifications.services import (
+    notification_build,
+    notification_create,
+    notification_withdraw,
+    notifications_queue,
+)
 from webhooks.models import EventType
-from webhooks.services import webhook_event_emit
+from webhooks.services import deliveries_queue, webhook_event_emit, webhook_event_rows
 
 
 def reminder_key(appointment_id: UUID, lead_time: timedelta) -> str:
@@ -108,34 +115,48 @@ def _appointment_data(appointment: Appointment) -> dict:
     }
 
 
-def booking_notify(*, appointment: Appointment) -> None:
+def booking_notify(
+    *, appointment: Appointment, endpoint_ids: Sequence[UUID], writes: RowWrites
+) -> None:
     """A new booking (or the new appointment of a reschedule): the patient, the doctor, and
-    the subscribers of `appointment.booked`."""
-    webhook_event_emit(
-        type=EventType.APPOINTMENT_BOOKED,
-        data={"appointment": _appointment_data(appointment)},
-    )
+    the subscribers of `appointment.booked` (`endpoint_ids`), as rows added to the booking's
+    one statement (`writes`, which must have prepared the appointment) and queued for one
+    publish at its commit (a write that fails rolls back the transaction, and the publish
+    with it)."""
     doctor, patient = _doctor_name(appointment), _patient_name(appointment)
     patient_user, doctor_user = appointment.patient.user, appointment.doctor.user
     waits = appointment.status == AppointmentStatus.PENDING
-    _tell(
-        appointment,
-        patient_user,
-        NotificationKind.BOOKED,
-        "Appointment requested" if waits else "Appointment booked",
-        f"Your appointment with {doctor} on {reader_time(appointment.start, patient_user)} "
-        "is booked"
-        + (f" and waits for {doctor} to confirm it." if waits else " and confirmed.")
-        + _cutoff_words(appointment, patient_user),
-    )
-    _tell(
-        appointment,
-        doctor_user,
-        NotificationKind.BOOKED,
-        "New booking",
-        f"{patient} booked an appointment with you on {reader_time(appointment.start, doctor_user)}"
-        + (": it waits for your confirmation." if waits else "."),
-    )
+    notifications = [
+        notification_build(
+            recipient=patient_user,
+            kind=NotificationKind.BOOKED,
+            appointment_id=appointment.pk,
+            title="Appointment requested" if waits else "Appointment booked",
+            body=f"Your appointment with {doctor} on "
+            f"{reader_time(appointment.start, patient_user)} is booked"
+            + (f" and waits for {doctor} to confirm it." if waits else " and confirmed.")
+            + _cutoff_words(appointment, patient_user),
+        ),
+        notification_build(
+            recipient=doctor_user,
+            kind=NotificationKind.BOOKED,
+            appointment_id=appointment.pk,
+            title="New booking",
+            body=f"{patient} booked an appointment with you on "
+            f"{reader_time(appointment.start, doctor_user)}"
+            + (": it waits for your confirmation." if waits else "."),
+        ),
+    ]
+    writes.insert(*notifications)
+    notifications_queue(notifications)
+    if endpoint_ids:
+        event, deliveries = webhook_event_rows(
+            type=EventType.APPOINTMENT_BOOKED,
+            data={"appointment": _appointment_data(appointment)},
+            endpoint_ids=endpoint_ids,
+        )
+        writes.insert(event, *deliveries)
+        deliveries_queue(deliveries)
 
 
 def _cutoff_words(appointment: Appointment, reader: User) -> str:

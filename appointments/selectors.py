@@ -1,17 +1,19 @@
 """Shared reads about appointments."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from django.db.models import F, Prefetch, QuerySet
 
 from accounts.models import User
-from appointments.models import Appointment, AppointmentSeries, Penalty
+from appointments.models import ACTIVE_STATUSES, Appointment, AppointmentSeries, Penalty
 from appointments.transitions import CALLED_OFF
 from audit.services import encrypted_fields
 from core.clinic_time import day_bounds
+from core.statements import Statement
 from doctors.models import Doctor
 from doctors.selectors import doctor_cutoffs_annotate
 from patients.models import Patient
@@ -22,6 +24,47 @@ _Row = TypeVar("_Row", Appointment, AppointmentSeries)
 
 ENCRYPTED_APPOINTMENT_FIELDS = sorted(encrypted_fields(Appointment))
 ENCRYPTED_PATIENT_FIELDS = sorted(encrypted_fields(Patient))
+
+
+@dataclass(frozen=True)
+class PatientActiveCounts:
+    """The patient's active appointments, as booking checks them: how many are still to
+    come, and which of the slots being booked one of them overlaps."""
+
+    upcoming: int
+    overlapping: frozenset[UUID]
+
+
+_ACTIVE_COUNTS_SQL = """
+SELECT c.upcoming, s.id
+FROM (SELECT count(*) AS upcoming FROM appointments_appointment
+      WHERE patient_id = %(patient)s AND status = ANY(%(active)s) AND start > %(now)s) c
+LEFT JOIN scheduling_slot s ON s.id = ANY(%(slots)s) AND EXISTS (
+    SELECT 1 FROM appointments_appointment a
+    WHERE a.patient_id = %(patient)s AND a.status = ANY(%(active)s)
+    AND a.start < s."end" AND a."end" > s.start)
+"""
+
+
+def _active_counts_read(rows: list[tuple[Any, ...]]) -> PatientActiveCounts:
+    return PatientActiveCounts(
+        upcoming=rows[0][0], overlapping=frozenset(slot_id for _, slot_id in rows if slot_id)
+    )
+
+
+def patient_active_counts_statement(
+    *, patient_id: UUID, slot_ids: Sequence[UUID], now: datetime
+) -> Statement[PatientActiveCounts]:
+    """The patient's active appointments starting after `now`, and which of `slot_ids` one
+    of them overlaps: one statement, sent right after the patient's lock (where no booking of
+    theirs can add to either meanwhile; a cancellation may only lower them)."""
+    params = {
+        "patient": patient_id,
+        "active": [status.value for status in ACTIVE_STATUSES],
+        "now": now,
+        "slots": list(slot_ids),
+    }
+    return Statement(_ACTIVE_COUNTS_SQL, params, _active_counts_read)
 
 
 def _visible_to(rows: QuerySet[_Row], user: User) -> QuerySet[_Row]:

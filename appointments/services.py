@@ -22,7 +22,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError
-from django.db.models import Avg, Count, Q
+from django.db.models import Avg, Count
 from django.utils import timezone
 
 from accounts.models import User
@@ -47,6 +47,8 @@ from appointments.locks import (
     appointment_lock,
     appointments_lock,
     patient_lock,
+    patient_lock_statement,
+    patient_locked_check,
     penalty_lock,
     series_lock,
 )
@@ -61,6 +63,7 @@ from appointments.models import (
     PenaltyKind,
     SeriesStatus,
 )
+from appointments.selectors import PatientActiveCounts, patient_active_counts_statement
 from appointments.transitions import (
     CALLED_OFF,
     Action,
@@ -69,8 +72,10 @@ from appointments.transitions import (
     party_of,
     transition_check,
 )
+from audit.models import AuditLog
 from audit.services import (
     CHANGED,
+    audit_entry,
     audit_model_create,
     audit_model_update,
     audit_record,
@@ -80,16 +85,19 @@ from core.clinic_time import clinic_zone, wall_time_occurrence
 from core.db import violated_constraint
 from core.errors import DomainError, EndNotAfterStart, FieldInvalid, Forbidden
 from core.locks import locking_transaction
-from doctors.locks import doctor_lock, doctor_share_lock
+from core.statements import RowWrites, Statement, statements_run
+from doctors.locks import doctor_lock, doctor_share_lock, doctor_share_lock_of_slot_statement
 from doctors.models import Doctor
 from doctors.services import doctor_blacklist
 from patients.models import Patient
 from scheduling.exceptions import SlotInPast
-from scheduling.locks import doctor_schedule_lock, slot_lock, slots_lock
+from scheduling.locks import doctor_schedule_lock, slot_lock_statement, slots_lock
 from scheduling.models import AvailabilityWindow, Slot
-from scheduling.selectors import slot_closures
+from scheduling.selectors import slot_closures_statement
 from scheduling.services import schedule_reach_check, window_delete
 from scheduling.signals import slots_opened
+from webhooks.models import EventType
+from webhooks.services import webhook_endpoints_wanting_statement
 
 MAX_OVERRIDE_LENGTH = timedelta(hours=24)
 
@@ -128,28 +136,13 @@ def _booking_time_check(*, start: datetime) -> None:
         raise BeyondBookingHorizon(attr="slot")
 
 
-def _patient_active_counts(*, patient: Patient, slots: Sequence[Slot]) -> tuple[int, list[bool]]:
-    """(upcoming, overlapping): how many of the patient's active appointments are still to
-    come, and, per slot of `slots`, whether one of them overlaps it. One query, read under the
-    patient's lock: no booking of theirs can add to either meanwhile (a cancellation may only
-    lower them)."""
-    overlaps = {
-        f"overlaps_{index}": Count("pk", filter=Q(start__lt=slot.end, end__gt=slot.start))
-        for index, slot in enumerate(slots)
-    }
-    counts = Appointment.objects.filter(patient=patient, status__in=ACTIVE_STATUSES).aggregate(
-        upcoming=Count("pk", filter=Q(start__gt=timezone.now())), **overlaps
-    )
-    return counts["upcoming"], [bool(counts[name]) for name in overlaps]
-
-
-def status_change_record(
+def status_change_rows(
     *, appointment: Appointment, from_status: str, actor: User | None, note: str = ""
-) -> AppointmentStatusChange:
-    """The history row of a move and its audit entry: `create` for the booking (marked
-    `override` when outside published availability), `transition` for every later move. The
-    entry says only that the move had a note, never what it said."""
-    change = AppointmentStatusChange.objects.create(
+) -> tuple[AppointmentStatusChange, AuditLog]:
+    """The history row of a move and its audit entry, not yet written: `create` for the
+    booking (marked `override` when outside published availability), `transition` for every
+    later move. The entry says only that the move had a note, never what it said."""
+    change = AppointmentStatusChange(
         appointment=appointment,
         from_status=from_status,
         to_status=appointment.status,
@@ -171,14 +164,43 @@ def status_change_record(
             details["rescheduled_from"] = str(appointment.rescheduled_from_id)
     if note:
         details["note"] = CHANGED  # free text about the visit, encrypted at rest
-    audit_record(
+    entry = audit_entry(
         action="create" if not from_status else "transition",
         target_type="appointment",
         target_id=appointment.pk,
         changes=details,
         actor=actor,
     )
-    return change
+    return change, entry
+
+
+def status_change_record(
+    *, appointment: Appointment, from_status: str, actor: User | None, note: str = ""
+) -> None:
+    """Write the history row of a move and its audit entry (`status_change_rows`)."""
+    writes = RowWrites()
+    writes.insert(
+        *status_change_rows(
+            appointment=appointment, from_status=from_status, actor=actor, note=note
+        )
+    )
+    writes.run()
+
+
+def _booking_reads(
+    *, patient_id: UUID, slot_ids: Sequence[UUID], is_override: bool = False
+) -> list[Statement[Any]]:
+    """What `_bookings_check` reads, as statements to send after the locks (in the same round
+    trip or alone): the patient's active appointments (`patient_active_counts_statement`) and,
+    but for an override, which slots are closed (`slot_closures_statement`)."""
+    reads: list[Statement[Any]] = [
+        patient_active_counts_statement(
+            patient_id=patient_id, slot_ids=slot_ids, now=timezone.now()
+        )
+    ]
+    if not is_override:
+        reads.append(slot_closures_statement(slot_ids=slot_ids))
+    return reads
 
 
 def _bookings_check(
@@ -187,31 +209,33 @@ def _bookings_check(
     doctor: Doctor,
     patient: LockedPatient,
     slots: Sequence[Slot],
-    is_override: bool = False,
+    counts: PatientActiveCounts,
+    closures: dict[Any, str],
 ) -> list[DomainError | None]:
     """Every rule of booking `slots` (locked, free, of `doctor`) for `patient`, checked under
-    the locks the caller holds (the doctor shared, the slots, the patient), on what is there
-    now. The single booking and the series both book through here.
+    the locks the caller holds (the doctor shared, the slots, the patient) on what is there
+    now: `counts` and `closures` are `_booking_reads`, read after those locks. The single
+    booking and the series both book through here.
 
     Rules about the whole request are raised: the patient's own limits for all of `slots`
     at once (`_booking_restriction_check`) and the doctor's standing (`doctor_unavailable`).
     Rules about one slot are answered per slot, None where it may be booked: a clinic holiday
     on its day (`ClinicClosed`), the doctor's time off over it (`DoctorUnavailable`), neither
-    for an override (its hour is the admin's choice), and an active appointment of the
-    patient overlapping it (`PatientConflict`)."""
-    upcoming, overlapping = _patient_active_counts(patient=patient, slots=slots)
-    _booking_restriction_check(actor=actor, patient=patient, upcoming=upcoming, adding=len(slots))
+    for an override (its hour is the admin's choice, and nothing was read), and an active
+    appointment of the patient overlapping it (`PatientConflict`)."""
+    _booking_restriction_check(
+        actor=actor, patient=patient, upcoming=counts.upcoming, adding=len(slots)
+    )
     if doctor.is_blacklisted:
         raise DoctorUnavailable()
-    closures = {} if is_override else slot_closures(slots=slots)
     problems: list[DomainError | None] = []
-    for slot, overlaps in zip(slots, overlapping, strict=True):
+    for slot in slots:
         closure = closures.get(slot.pk)
         if closure == "holiday":
             problems.append(ClinicClosed())
         elif closure == "time_off":
             problems.append(DoctorUnavailable("The doctor is away at that time."))
-        elif overlaps:
+        elif slot.pk in counts.overlapping:
             problems.append(PatientConflict())
         else:
             problems.append(None)
@@ -228,13 +252,27 @@ def _booking_write(
     rescheduled_from: Appointment | None = None,
     keep_confirmed: bool = False,
     is_override: bool = False,
+    read: list[Any] | None = None,
 ) -> Appointment:
     """Book one slot: re-check it under the locks the caller holds (`_bookings_check`) and
-    write it (`_appointment_write`). A closed hour is answered as `slot_unavailable`, as
-    API.md has it for a single booking (a series names the closure). The new appointment of
-    a reschedule stays in the old one's series."""
+    write it (`_appointment_write`). `read` is what the caller already read after its locks
+    (`_booking_reads`, then the `appointment.booked` webhook endpoints); otherwise it is read
+    here, in one round trip. A closed hour is answered as `slot_unavailable`, as API.md has
+    it for a single booking (a series names the closure). The new appointment of a
+    reschedule stays in the old one's series."""
+    if read is None:
+        read = statements_run(
+            *_booking_reads(patient_id=patient.pk, slot_ids=[slot.pk], is_override=is_override),
+            webhook_endpoints_wanting_statement(type=EventType.APPOINTMENT_BOOKED),
+        )
+    counts, *closures, endpoint_ids = read
     [problem] = _bookings_check(
-        actor=actor, doctor=doctor, patient=patient, slots=[slot], is_override=is_override
+        actor=actor,
+        doctor=doctor,
+        patient=patient,
+        slots=[slot],
+        counts=counts,
+        closures=closures[0] if closures else {},
     )
     if isinstance(problem, ClinicClosed | DoctorUnavailable):
         raise SlotUnavailable("The doctor is not available at that time.", attr="slot")
@@ -250,6 +288,7 @@ def _booking_write(
         rescheduled_from=rescheduled_from,
         keep_confirmed=keep_confirmed,
         is_override=is_override,
+        endpoint_ids=endpoint_ids,
     )
 
 
@@ -264,13 +303,17 @@ def _appointment_write(
     rescheduled_from: Appointment | None = None,
     keep_confirmed: bool = False,
     is_override: bool = False,
+    endpoint_ids: Sequence[UUID] | None = None,
 ) -> Appointment:
-    """Write a checked booking: the appointment, the slot's booked mark, the first history row
-    and the notifications of the patient and the doctor (emailed after the commit).
+    """Write a checked booking in one statement (`core.statements.RowWrites`): the
+    appointment, the slot's booked mark, the first history row and its audit entry, the
+    notifications of the patient and the doctor and the `appointment.booked` event for
+    `endpoint_ids` (read here if not given), all queued in one publish after the commit.
 
     The appointment is `pending` when the doctor requires approval, unless it replaces a
-    confirmed one (`keep_confirmed`, a reschedule): that stays confirmed."""
-    appointment = Appointment.objects.create(
+    confirmed one (`keep_confirmed`, a reschedule): that stays confirmed. The database's
+    constraints and triggers check the rows as the statement writes them."""
+    appointment = Appointment(
         patient=patient,
         doctor=doctor,
         slot=slot,
@@ -285,15 +328,22 @@ def _appointment_write(
         is_override=is_override,
         created_by=actor,
     )
+    writes = RowWrites()
+    writes.insert(appointment)
+    writes.update(Slot, slot.pk, is_booked=True)
     slot.is_booked = True
-    slot.save(update_fields=["is_booked"])
-    status_change_record(
-        appointment=appointment,
-        from_status="",
-        actor=actor,
-        note="Booked outside published availability." if is_override else "",
+    writes.insert(
+        *status_change_rows(
+            appointment=appointment,
+            from_status="",
+            actor=actor,
+            note="Booked outside published availability." if is_override else "",
+        )
     )
-    notify.booking_notify(appointment=appointment)
+    if endpoint_ids is None:
+        endpoint_ids = webhook_endpoints_wanting_statement(type=EventType.APPOINTMENT_BOOKED).run()
+    notify.booking_notify(appointment=appointment, endpoint_ids=endpoint_ids, writes=writes)
+    writes.run()
     return appointment
 
 
@@ -305,7 +355,7 @@ def _booking_restriction_check(
     most `MAX_ACTIVE_APPOINTMENTS_PER_PATIENT` active appointments to come once the `adding`
     new ones are booked (a series counts whole), so that no one hoards a clinic's slots (409
     `appointment_limit_reached`). Checked under the patient's lock only (`patient_lock`,
-    `_patient_active_counts`), where their appointments cannot grow underneath."""
+    `_booking_reads`), where their appointments cannot grow underneath."""
     if actor.is_admin:
         return
     if patient.unresolved_penalties >= settings.NO_SHOW_PENALTY_LIMIT:
@@ -350,15 +400,35 @@ def appointment_book(
     penalties (403 `booking_restricted`). The new
     appointment is `pending`, or `confirmed` when the doctor does not require approval.
 
-    Locks (`core.locks`): the doctor shared, the slot, the patient; everything is re-checked
-    under them before writing.
+    Two round trips in one transaction (bench/README.md, "`POST /appointments/`"): the
+    locks (`core.locks`: the slot's doctor shared, the slot, the patient) and every read the
+    rules need after them, sent together (`core.statements.statements_run`), so PostgreSQL
+    takes the locks in that order and reads after them; then, every rule checked in Python,
+    the writes as one statement (`_appointment_write`). A slot already booked waits for
+    nothing but the transaction booking it, then answers 409.
     """
-    slot = _slot_bookable_check(slot_id=slot_id)
     with _locking_transaction():
-        doctor = doctor_share_lock(doctor_id=slot.doctor_id)
-        slot = _slot_free_check(slot_lock(slot_id=slot.pk))
-        patient = patient_lock(patient_id=patient.pk)
-        return _booking_write(actor=actor, doctor=doctor, patient=patient, slot=slot, reason=reason)
+        doctor, slot, locked_patient, *read = statements_run(
+            doctor_share_lock_of_slot_statement(slot_id=slot_id),
+            slot_lock_statement(slot_id=slot_id),
+            patient_lock_statement(patient_id=patient.pk),
+            *_booking_reads(patient_id=patient.pk, slot_ids=[slot_id]),
+            webhook_endpoints_wanting_statement(type=EventType.APPOINTMENT_BOOKED),
+        )
+        if slot is None:
+            raise SlotUnavailable("There is no such slot.", attr="slot")
+        _booking_time_check(start=slot.start)
+        if doctor.is_blacklisted:
+            raise DoctorUnavailable()
+        slot = _slot_free_check(slot)
+        return _booking_write(
+            actor=actor,
+            doctor=doctor,
+            patient=patient_locked_check(locked_patient),
+            slot=slot,
+            reason=reason,
+            read=read,
+        )
 
 
 def appointment_book_override(
@@ -477,7 +547,7 @@ def series_book(
     with _locking_transaction():
         doctor = doctor_share_lock(doctor_id=first.doctor_id)
         slot_at = {slot.start: slot for slot in slots_lock(candidates)}
-        patient = patient_lock(patient_id=patient.pk)
+        patient = patient_locked_check(patient_lock_statement(patient_id=patient.pk).run())
         problems: dict[date, DomainError] = {}
         free: list[tuple[date, Slot]] = []
         for day, start in visits:
@@ -491,8 +561,17 @@ def series_book(
                 problems[day] = SlotUnavailable()
             else:
                 free.append((day, slot))
+        slots = [slot for _, slot in free]
+        counts, closures = statements_run(
+            *_booking_reads(patient_id=patient.pk, slot_ids=[slot.pk for slot in slots])
+        )
         checked = _bookings_check(
-            actor=actor, doctor=doctor, patient=patient, slots=[slot for _, slot in free]
+            actor=actor,
+            doctor=doctor,
+            patient=patient,
+            slots=slots,
+            counts=counts,
+            closures=closures,
         )
         for (day, _), problem in zip(free, checked, strict=True):
             if problem is not None:

@@ -29,7 +29,7 @@ def field_changes(
     return changes
 
 
-def audit_record(
+def audit_entry(
     *,
     action: str,
     target_type: str,
@@ -37,13 +37,14 @@ def audit_record(
     changes: dict[str, Any] | None = None,
     actor: Any = REQUEST_USER,
 ) -> AuditLog:
-    """Append one entry. `actor` defaults to the signed-in user of the current request;
-    `None` means the system (a sweep, a command). The client address and request id come
-    from the request being served."""
+    """One entry, not yet written: for a caller that writes it with its other rows in one
+    statement (`core.statements.RowWrites`). `actor` defaults to the signed-in user of the
+    current request; `None` means the system (a sweep, a command). The client address and
+    request id come from the request being served."""
     context = current_request()
     if actor is REQUEST_USER:
         actor = context.user
-    return AuditLog.objects.create(
+    return AuditLog(
         actor_id=getattr(actor, "pk", None),
         actor_username=getattr(actor, "username", "") or "",
         action=action,
@@ -53,6 +54,22 @@ def audit_record(
         ip=context.ip,
         request_id=context.request_id,
     )
+
+
+def audit_record(
+    *,
+    action: str,
+    target_type: str,
+    target_id: Any = "",
+    changes: dict[str, Any] | None = None,
+    actor: Any = REQUEST_USER,
+) -> AuditLog:
+    """Append one entry (`audit_entry`, written now)."""
+    entry = audit_entry(
+        action=action, target_type=target_type, target_id=target_id, changes=changes, actor=actor
+    )
+    entry.save()
+    return entry
 
 
 def encrypted_fields(model: type[Model]) -> frozenset[str]:

@@ -13,6 +13,7 @@ from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 READ_SCENARIOS = ["slot_search", "doctor_slots_week", "appointments_patient", "appointments_doctor"]
 WORKER_RSS_LIMIT_MB = 150
+BOOKING_WORKER_CPU_MS = 10
 
 
 def _by_name(results: list[dict]) -> dict[str, dict]:
@@ -35,6 +36,21 @@ def targets(results: list[dict], memory: list[dict]) -> list[dict]:
             cost, base_cost = server_cpu_ms(booking), server_cpu_ms(base)
             shown = f"{ratio:.2f} (CPU {base_cost / cost:.2f})" if cost and base_cost else ratio
             check("uncontended booking req/s >= 0.5 x baseline", shown, 0.5, ratio >= 0.5)
+            limit = 2 * base["p95_ms"]
+            check(
+                "uncontended booking p95 <= 2 x baseline p95 (ms)",
+                booking["p95_ms"],
+                limit,
+                booking["p95_ms"] <= limit,
+            )
+            spent = worker_cpu_ms(booking)
+            if spent is not None:
+                check(
+                    f"uncontended booking: worker CPU per request <= {BOOKING_WORKER_CPU_MS} ms",
+                    spent,
+                    BOOKING_WORKER_CPU_MS,
+                    spent <= BOOKING_WORKER_CPU_MS,
+                )
         for name in READ_SCENARIOS:
             run = runs.get(name)
             if not run:
@@ -85,6 +101,14 @@ def targets(results: list[dict], memory: list[dict]) -> list[dict]:
     return checks
 
 
+def worker_cpu_ms(run: dict) -> float | None:
+    """CPU the gunicorn workers spent per request (Python, with gunicorn's own share)."""
+    cpu = run.get("cpu")
+    if not cpu or not run["requests"]:
+        return None
+    return round(1000 * cpu["gunicorn_workers_s"] / run["requests"], 2)
+
+
 def server_cpu_ms(run: dict) -> float | None:
     """CPU the server side spent per request (gunicorn workers and the benchmark's PostgreSQL
     processes): unlike requests per second, barely moved by other work on the machine."""
@@ -109,8 +133,9 @@ def markdown(meta: dict, results: list[dict], memory: list[dict], plans: dict, c
         f"before the run: {machine['busy_before_run_pct']} % of its CPU.",
         "",
         "| scenario | req/s | p50 ms | p95 ms | p99 ms | errors | requests | x baseline req/s "
-        "| server CPU ms/req | x baseline CPU | CPU s: workers / postgres / locust / other |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| worker CPU ms/req | server CPU ms/req | x baseline CPU "
+        "| CPU s: workers / postgres / locust / other |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     base_cost = server_cpu_ms(base) if base else None
     for run in results:
@@ -127,7 +152,8 @@ def markdown(meta: dict, results: list[dict], memory: list[dict], plans: dict, c
         lines.append(
             f"| {run['name']}: {run['title']} | {run['rps']:.1f} | {run['p50_ms']} | "
             f"{run['p95_ms']} | {run['p99_ms']} | {run['errors']} | {run['requests']} | "
-            f"{ratio} | {cost if cost else '-'} | {cost_ratio} | {cpu_text} |"
+            f"{ratio} | {worker_cpu_ms(run) or '-'} | {cost if cost else '-'} | {cost_ratio} | "
+            f"{cpu_text} |"
         )
     contended = runs.get("booking_contended")
     if contended:

@@ -23,7 +23,9 @@ database of the benchmark's own (BENCH_REDIS_URL, db 13, emptied before and afte
 booking writes its outbox rows and queues their delivery as the docker-compose deployment
 does, and with no Celery worker running the rows stay in the outbox. `--broker eager` leaves
 REDIS_URL empty instead: Celery then runs the delivery task in-process, after the commit but
-on the request's path (about ten more queries and four more commits per booking).
+on the request's path (about ten more queries and four more commits per booking). `--broker
+relay` is `make run` without Redis: REDIS_URL empty and RELAY_IN_PROCESS, so a booking wakes
+the background process with one NOTIFY after its commit (none runs here: the rows wait).
 """
 
 import argparse
@@ -67,6 +69,7 @@ def bench_env(args) -> dict:
         "DEBUG": "false",
         "RATE_LIMITS_ENABLED": "false",
         "REDIS_URL": BENCH_REDIS_URL if args.broker == "redis" else "",
+        "RELAY_IN_PROCESS": "true" if args.broker == "relay" else "false",
         "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
         "ACCESS_TOKEN_LIFETIME": str(6 * 3600),
         # The run books about ten appointments per patient on top of the seeded ones.
@@ -523,9 +526,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--broker",
         default="redis",
-        choices=["redis", "eager"],
+        choices=["redis", "eager", "relay"],
         help="redis: notifications queued to a local Redis, as deployed (default); eager: "
-        "REDIS_URL empty, emails delivered in-process on the request's path",
+        "REDIS_URL empty, emails delivered in-process on the request's path; relay: "
+        "REDIS_URL empty and RELAY_IN_PROCESS, as `make run` without Redis",
     )
     parser.add_argument("--only", default="", help="comma-separated scenarios (baseline always)")
     parser.add_argument("--skip-scale", action="store_true", help="no 240,000-slot runs")

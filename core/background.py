@@ -6,7 +6,7 @@ then whenever its schedule says, in-process (`task.apply()`, the same code a wor
 With `RELAY_IN_PROCESS`, the web processes send no email themselves: after the commit that
 wrote a notification they wake this process with PostgreSQL's NOTIFY (`background_wake`), and
 it runs the relay at once, so an email goes out just after the response, never inside it.
-A wake naming anything but a task of the schedule is ignored.
+A wake names tasks of the schedule, separated by spaces; any other name is ignored.
 
 One process does all of it, so a slow mail server delays the sweeps, never a request.
 """
@@ -36,11 +36,12 @@ WAKE_CHANNEL = "careslot_background"
 LONGEST_WAIT_SECONDS = 30.0
 
 
-def background_wake(*, task: str) -> None:
-    """Ask the background process to run `task` (a task of the beat schedule) now. Inside a
-    transaction the wake is sent at its commit, and not at all if it rolls back."""
+def background_wake(*, tasks: list[str]) -> None:
+    """Ask the background process to run `tasks` (tasks of the beat schedule) now, in one
+    NOTIFY. Inside a transaction the wake is sent at its commit, and not at all if it rolls
+    back."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_notify(%s, %s)", [WAKE_CHANNEL, task])
+        cursor.execute("SELECT pg_notify(%s, %s)", [WAKE_CHANNEL, " ".join(tasks)])
 
 
 class BackgroundSchedule:
@@ -105,9 +106,10 @@ def background_serve() -> None:
                 listener = connections.create_connection("default")
                 listener.ensure_connection()
                 listener.connection.execute(f"LISTEN {WAKE_CHANNEL}")
-            woken = {n.payload for n in listener.connection.notifies(timeout=wait, stop_after=1)}
+            notices = list(listener.connection.notifies(timeout=wait, stop_after=1))
             # Whatever else arrived meanwhile is answered by the same run.
-            woken |= {n.payload for n in listener.connection.notifies(timeout=0)}
+            notices += listener.connection.notifies(timeout=0)
+            woken = {task for notice in notices for task in notice.payload.split()}
         except Exception:
             logger.exception("Waiting for wakes failed; listening again.")
             if listener is not None:

@@ -52,6 +52,14 @@ class Forbidden(DomainError):
     message = "You may not do this."
 
 
+class NotFound(DomainError):
+    """The record the request names is not there (a 404, as for an unknown id in a URL)."""
+
+    code = "not_found"
+    status = HTTPStatus.NOT_FOUND
+    message = "Not found."
+
+
 class FieldInvalid(DomainError):
     """A field's value breaks a rule (a 400 `validation_error` on `attr`)."""
 

@@ -42,10 +42,9 @@ LockNotAvailable, which the API answers as 503 `lock_timeout` with Retry-After. 
 skip a row another transaction holds (`skip_locked`) rather than wait for it.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TypeVar
-from uuid import UUID
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
@@ -53,8 +52,10 @@ from django.db import connection, transaction
 from django.db.models import Model, QuerySet
 
 from core.db import lock_timeout_set
+from core.statements import Statement
 
 M = TypeVar("M", bound=Model)
+T = TypeVar("T")
 
 # How many locking transactions are open on this thread's connection: only the outermost
 # sets the timeout (for the whole transaction it opens), and a helper called outside any is
@@ -131,22 +132,14 @@ def row_lock_existing(rows: QuerySet[M]) -> M:
     return locked
 
 
-def row_share_lock(model: type[M], pk: UUID) -> M:
-    """Read one row under a shared lock (`FOR SHARE`): other shared holders do not wait for
-    each other, a writer that locks it for update waits for them all, and they for it. The
-    model's DoesNotExist if there is none."""
+def locked_statement(
+    sql: str, params: Sequence[Any], read: Callable[[list[tuple[Any, ...]]], T]
+) -> Statement[T]:
+    """A statement that takes row locks (`FOR SHARE`, `FOR NO KEY UPDATE`), built for
+    `core.statements.statements_run`: several such statements sent together take their locks
+    in the order given. Refused outside a `locking_transaction()`, like every lock here."""
     _locking_transaction_check()
-    # Django's select_for_update has no FOR SHARE; one raw query reads and locks the row.
-    table, key = model._meta.db_table, model._meta.pk.column
-    locked = list(
-        model._default_manager.raw(
-            f"SELECT * FROM {table} WHERE {key} = %s FOR SHARE",  # noqa: S608
-            [pk],
-        )
-    )
-    if not locked:
-        raise _row_missing(model)
-    return locked[0]
+    return Statement(sql, params, read)
 
 
 def advisory_lock(key: str) -> None:

@@ -24,15 +24,17 @@ use (so a test may change them).
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Any
 from uuid import UUID
 
 from celery import Task
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from kombu.exceptions import KombuError
@@ -50,6 +52,15 @@ MAX_BACKOFF = timedelta(hours=1)
 BROKER_RETRY_AFTER_SECONDS = 30.0
 broker_breaker = CircuitBreaker(BROKER_RETRY_AFTER_SECONDS)
 
+# The rows the current transaction has queued, on its connection (`outbox_rows_queue`).
+_QUEUED = "careslot_outbox_queued"
+
+
+@dataclass
+class _Queued:
+    level: tuple[str, ...]  # the savepoints open when the rows were queued
+    rows: dict[tuple[str, str], list[str]]  # (deliver task, relay task): row ids
+
 
 class OutboxStatus(models.TextChoices):
     PENDING = "pending", "Pending"
@@ -65,33 +76,74 @@ class Outcome(StrEnum):
     SKIPPED = "skipped"  # not ours to send: sent, being sent, not due, or gone
 
 
-def task_enqueue(task: Task[Any, Any], *, relay: Task[Any, Any], row: str, **kwargs: str) -> None:
-    """Queue `task` for one committed outbox row (`row` names it in the log). Never raises:
-    if the broker refuses, or does not answer within `REDIS_CONNECT_TIMEOUT` and
-    `REDIS_READ_TIMEOUT`, log it and leave the row pending for the relay; for
-    `BROKER_RETRY_AFTER_SECONDS` afterwards, do not even try. With `RELAY_IN_PROCESS` (`make
-    run` without Redis) this wakes the background process beside the web server, whose
-    `relay` sends it; otherwise in-process (no `REDIS_URL`) this runs the task now."""
+def _rows_publish(rows: dict[tuple[str, str], list[str]]) -> None:
+    """Hand the rows a transaction wrote to whoever sends them, in one go: one Celery message
+    (`outbox.deliver`), or with `RELAY_IN_PROCESS` one wake of the background process for
+    their relays, or in-process without a broker. Never raises: if the broker refuses, or
+    does not answer within `REDIS_CONNECT_TIMEOUT` and `REDIS_READ_TIMEOUT`, log it and leave
+    the rows pending for the relays; for `BROKER_RETRY_AFTER_SECONDS` afterwards, do not even
+    try."""
+    from core.tasks import outbox_deliver  # the task module imports Celery's app
+
+    queued = getattr(connection, _QUEUED, None)
+    if queued is not None and queued.rows is rows:  # later rows go in a publish of their own
+        delattr(connection, _QUEUED)
+    named = ", ".join(f"{len(ids)} for {deliver}" for (deliver, _), ids in rows.items())
     if settings.RELAY_IN_PROCESS:
         try:
-            background_wake(task=relay.name)
+            background_wake(tasks=sorted({relay for _, relay in rows}))
         except Exception:
-            logger.exception("%s waits for the relay's turn.", row)
+            logger.exception("Outbox rows (%s) wait for the relay's turn.", named)
         return
-    eager = task.app.conf.task_always_eager
+    eager = outbox_deliver.app.conf.task_always_eager
     if not eager and not broker_breaker.may_try():
-        logger.info("%s waits for the relay: the broker is down.", row)
+        logger.info("Outbox rows (%s) wait for the relay: the broker is down.", named)
         return
     try:
-        task.delay(**kwargs)
+        outbox_deliver.delay(rows={deliver: ids for (deliver, _), ids in rows.items()})
     except (KombuError, OSError) as error:
         if not eager:
             broker_breaker.trip()
         logger.warning(
-            "%s waits for the relay: the broker is unreachable (%s).", row, type(error).__name__
+            "Outbox rows (%s) wait for the relay: the broker is unreachable (%s).",
+            named,
+            type(error).__name__,
         )
     except Exception:
-        logger.exception("%s waits for the relay: queueing failed.", row)
+        logger.exception("Outbox rows (%s) wait for the relay: queueing failed.", named)
+
+
+def outbox_rows_queue(
+    *, deliver: Task[Any, Any], relay: Task[Any, Any], row_ids: Iterable[object]
+) -> None:
+    """Queue the sending of outbox rows written in the current transaction for after its
+    commit, by `deliver` (a task taking one row's id), or by `relay` when the broker cannot
+    take them. The rows queued at one level of a transaction (the transaction itself, or one
+    savepoint), of whatever outbox, go in one publish at its commit (`_rows_publish`): a
+    booking's notifications and webhook deliveries are one message. A rolled-back transaction
+    or savepoint publishes nothing; rows written in a savepoint nested deeper that rolls
+    back may still be named, and `deliver` finds them gone and skips them."""
+    ids = [str(row_id) for row_id in row_ids]
+    if not ids:
+        return
+    level = tuple(connection.savepoint_ids)
+    queued: _Queued | None = getattr(connection, _QUEUED, None)
+    # The callback is gone once it has run, or with the (savepoint) rollback that dropped it.
+    if (
+        queued is None
+        or queued.level != level
+        or not any(
+            callback.keywords.get("rows") is queued.rows
+            for callback in (entry[1] for entry in connection.run_on_commit)
+            if isinstance(callback, partial)
+        )
+    ):
+        queued = _Queued(level=level, rows={(deliver.name, relay.name): ids})
+        setattr(connection, _QUEUED, queued)
+        # Outside a transaction (autocommit) this publishes at once.
+        transaction.on_commit(partial(_rows_publish, rows=queued.rows), robust=True)
+    else:
+        queued.rows.setdefault((deliver.name, relay.name), []).extend(ids)
 
 
 class Outbox:

@@ -10,16 +10,52 @@ This app imports no other CareSlot app: callers pass the recipient, the text and
 the appointment it is about.
 """
 
-from functools import partial
+from collections.abc import Iterable
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from core.outbox import OutboxStatus, task_enqueue
+from core.outbox import OutboxStatus, outbox_rows_queue
 from notifications import tasks
 from notifications.models import Notification
+
+
+def notification_build(
+    *,
+    recipient: Model,
+    kind: str,
+    appointment_id: UUID | None,
+    title: str,
+    body: str,
+    dedupe_key: str | None = None,
+) -> Notification:
+    """A notification for `recipient`, not yet written: for a caller that writes it with its
+    other rows in one statement (`core.statements.RowWrites`) and then queues it
+    (`notifications_queue`). Never put protected health information in `title` or `body`."""
+    now = timezone.now()
+    return Notification(
+        recipient=recipient,  # type: ignore[misc]  # a User: this app names no other app's model
+        kind=kind,
+        appointment_id=appointment_id,
+        title=title[:200],
+        body=body,
+        dedupe_key=dedupe_key,
+        created_at=now,
+        next_attempt_at=now,
+    )
+
+
+def notifications_queue(notifications: Iterable[Notification]) -> None:
+    """Queue the emails of notifications written in the current transaction for after its
+    commit (`core.outbox.outbox_rows_queue`: never raises; with the broker down they wait for
+    the relay)."""
+    outbox_rows_queue(
+        deliver=tasks.notification_deliver,
+        relay=tasks.notifications_relay,
+        row_ids=[notification.pk for notification in notifications],
+    )
 
 
 def notification_create(
@@ -31,47 +67,32 @@ def notification_create(
     body: str,
     dedupe_key: str | None = None,
 ) -> Notification | None:
-    """Write a notification for `recipient` in the caller's transaction and queue its email
-    for after the commit. With a `dedupe_key` that already exists, write nothing and return
-    None: a reminder or a no-show email exists at most once, whoever races to create it (the
-    unique index decides; the insert runs in a savepoint so the caller's transaction goes on).
-    Never put protected health information in `title` or `body`.
-    """
-    values = {
-        "recipient": recipient,
-        "kind": kind,
-        "appointment_id": appointment_id,
-        "title": title[:200],
-        "body": body,
-        "dedupe_key": dedupe_key,
-        "created_at": timezone.now(),
-        "next_attempt_at": timezone.now(),
-    }
+    """Write a notification (`notification_build`) in the caller's transaction and queue its
+    email for after the commit. With a `dedupe_key` that already exists, write nothing and
+    return None: a reminder or a no-show email exists at most once, whoever races to create
+    it (the unique index decides; the insert runs in a savepoint so the caller's transaction
+    goes on)."""
+    notification = notification_build(
+        recipient=recipient,
+        kind=kind,
+        appointment_id=appointment_id,
+        title=title,
+        body=body,
+        dedupe_key=dedupe_key,
+    )
     if dedupe_key is None:
         # Nothing unique to collide on, so no savepoint: any other failure is the caller's.
-        notification = Notification.objects.create(**values)
+        notification.save(force_insert=True)
     else:
         try:
             with transaction.atomic():
-                notification = Notification.objects.create(**values)
+                notification.save(force_insert=True)
         except IntegrityError:
             if Notification.objects.filter(dedupe_key=dedupe_key).exists():
                 return None
             raise
-    transaction.on_commit(partial(delivery_enqueue, notification_id=notification.pk), robust=True)
+    notifications_queue([notification])
     return notification
-
-
-def delivery_enqueue(*, notification_id: UUID) -> None:
-    """Queue the email of one committed notification (`core.outbox.task_enqueue`: never
-    raises; with the broker down the row waits for the relay; with `RELAY_IN_PROCESS` the
-    background process's relay sends it)."""
-    task_enqueue(
-        tasks.notification_deliver,
-        relay=tasks.notifications_relay,
-        row=f"Notification {notification_id}",
-        notification_id=str(notification_id),
-    )
 
 
 def notification_withdraw(*, appointment_id: UUID, kind: str) -> int:

@@ -1,12 +1,19 @@
 """Locks on doctors' schedules: the schedule itself, weekly rules and slots. Their place in
 the one order every service locks in, and the timeout every wait has, are in `core.locks`."""
 
+from typing import Any
 from uuid import UUID
 
 from django.db.models import QuerySet
 
-from core.locks import advisory_lock, row_lock, rows_lock
+from core.locks import advisory_lock, locked_statement, row_lock, rows_lock
+from core.statements import Statement, columns_of, row_model
 from scheduling.models import Slot, WeeklyRule
+
+# Names in the SQL come from the models' metadata, never from input.
+_SLOT_LOCK_SQL = (
+    f"SELECT {columns_of(Slot, 's')} FROM scheduling_slot s WHERE s.id = %s FOR NO KEY UPDATE"  # noqa: S608
+)
 
 
 def doctor_schedule_lock(*, doctor_id: UUID) -> None:
@@ -29,9 +36,18 @@ def slots_lock(slots: QuerySet[Slot]) -> list[Slot]:
     return rows_lock(slots)
 
 
-def slot_lock(*, slot_id: UUID) -> Slot | None:
+def _slot_read(rows: list[tuple[Any, ...]]) -> Slot | None:
+    return row_model(Slot, rows[0]) if rows else None
+
+
+def slot_lock_statement(*, slot_id: UUID) -> Statement[Slot | None]:
     """The slot, locked; None if its window was removed."""
-    return row_lock(Slot.objects.filter(pk=slot_id))
+    return locked_statement(_SLOT_LOCK_SQL, [slot_id], _slot_read)
+
+
+def slot_lock(*, slot_id: UUID) -> Slot | None:
+    """`slot_lock_statement`, sent alone."""
+    return slot_lock_statement(slot_id=slot_id).run()
 
 
 def slot_lock_if_free(*, slot_id: UUID) -> Slot | None:

@@ -9,22 +9,19 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import (
-    DateField,
-    DateTimeField,
     Exists,
     F,
     Model,
     OuterRef,
     Prefetch,
     QuerySet,
-    UUIDField,
-    Value,
 )
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts.models import User
-from core.clinic_time import clinic_zone, day_bounds
+from core.clinic_time import clinic_zone, clinic_zone_name, day_bounds
+from core.statements import Statement
 from doctors.selectors import doctor_cutoffs_annotate
 from scheduling.models import AvailabilityWindow, Holiday, Slot, TimeOff, WeeklyRule
 
@@ -129,54 +126,34 @@ def time_off_list_visible(*, user: User, doctor_id: UUID | None = None) -> Query
     return _owned_by_caller(TimeOff.objects.all(), user, doctor_id)
 
 
+_CLOSURES_SQL = """
+SELECT s.id,
+    EXISTS (SELECT 1 FROM scheduling_holiday h WHERE h.date = (s.start AT TIME ZONE %s)::date),
+    EXISTS (SELECT 1 FROM scheduling_timeoff t
+            WHERE t.doctor_id = s.doctor_id AND t.start < s."end" AND t."end" > s.start)
+FROM scheduling_slot s WHERE s.id = ANY(%s)
+"""
+
+
+def _closures_read(rows: list[tuple[Any, ...]]) -> dict[Any, str]:
+    return {
+        slot_id: "holiday" if holiday else "time_off"
+        for slot_id, holiday, time_off in rows
+        if holiday or time_off
+    }
+
+
+def slot_closures_statement(*, slot_ids: Sequence[UUID]) -> Statement[dict[Any, str]]:
+    """Which of the slots `slot_ids` are closed, by slot id, and why: `"holiday"` when a
+    clinic holiday falls on the slot's clinic-local day, otherwise `"time_off"` when time off
+    of its doctor covers any of it. Open slots are left out. One statement however many
+    slots: it runs inside every booking's locked transaction (a series' too), sent with the
+    booking's other reads (`core.statements.statements_run`)."""
+    return Statement(_CLOSURES_SQL, [clinic_zone_name(), list(slot_ids)], _closures_read)
+
+
 def slot_closures(*, slots: Sequence[Slot]) -> dict[Any, str]:
-    """Which of `slots` are closed, by slot id, and why: `"holiday"` when a clinic holiday
-    falls on the slot's clinic-local day, otherwise `"time_off"` when time off of its doctor
-    covers any of it. Open slots are left out. One query however many slots: it runs inside
-    every booking's locked transaction (a series' too)."""
+    """`slot_closures_statement` of `slots`, sent alone."""
     if not slots:
         return {}
-    zone = clinic_zone()
-    day_of = {slot.pk: slot.start.astimezone(zone).date() for slot in slots}
-    # Both halves select the same five annotations, so that their columns line up.
-    time_off = (
-        TimeOff.objects.filter(
-            doctor_id__in={slot.doctor_id for slot in slots},
-            start__lt=max(slot.end for slot in slots),
-            end__gt=min(slot.start for slot in slots),
-        )
-        .annotate(
-            kind=Value("time_off"),
-            whose=F("doctor_id"),
-            since=F("start"),
-            until=F("end"),
-            day=Value(None, output_field=DateField()),
-        )
-        .values_list("kind", "whose", "since", "until", "day")
-    )
-    holidays = (
-        Holiday.objects.filter(date__in=set(day_of.values()))
-        .annotate(
-            kind=Value("holiday"),
-            whose=Value(None, output_field=UUIDField()),
-            since=Value(None, output_field=DateTimeField()),
-            until=Value(None, output_field=DateTimeField()),
-            day=F("date"),
-        )
-        .values_list("kind", "whose", "since", "until", "day")
-    )
-    rows = list(time_off.union(holidays, all=True))
-    closed_days = {day for kind, _, _, _, day in rows if kind == "holiday"}
-    absences = [
-        (whose, since, until) for kind, whose, since, until, _ in rows if kind == "time_off"
-    ]
-    closures = {}
-    for slot in slots:
-        if day_of[slot.pk] in closed_days:
-            closures[slot.pk] = "holiday"
-        elif any(
-            whose == slot.doctor_id and since < slot.end and until > slot.start
-            for whose, since, until in absences
-        ):
-            closures[slot.pk] = "time_off"
-    return closures
+    return slot_closures_statement(slot_ids=[slot.pk for slot in slots]).run()

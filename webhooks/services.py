@@ -13,15 +13,16 @@ This app imports no other CareSlot app: callers pass the event's type and its da
 import base64
 import binascii
 import ipaddress
-from collections.abc import Iterable
-from functools import partial
+from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit
+from uuid import UUID
 
 from django.db import transaction
 from django.utils import timezone
 
 from audit.services import audit_model_create, audit_model_delete, audit_model_update, model_values
-from core.outbox import OutboxStatus, task_enqueue
+from core.outbox import OutboxStatus, outbox_rows_queue
+from core.statements import RowWrites, Statement
 from webhooks import outbound, tasks
 from webhooks.exceptions import (
     DeliveryInProgress,
@@ -107,35 +108,56 @@ def webhook_endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
         endpoint.delete()
 
 
+_WANTING_SQL = (
+    "SELECT id FROM webhooks_webhookendpoint WHERE is_active AND events @> ARRAY[%s]::varchar[] "
+    "ORDER BY created_at, id"
+)
+
+
+def webhook_endpoints_wanting_statement(*, type: str) -> Statement[list[UUID]]:
+    """The ids of the active endpoints that want events of `type`, for a caller that sends
+    this read with others (`core.statements.statements_run`) before `webhook_event_rows`."""
+    return Statement(_WANTING_SQL, [type], lambda rows: [endpoint_id for (endpoint_id,) in rows])
+
+
+def webhook_event_rows(
+    *, type: str, data: dict, endpoint_ids: Sequence[UUID]
+) -> tuple[WebhookEvent, list[WebhookDelivery]]:
+    """One event and a delivery to each of `endpoint_ids` (those wanting `type`, at least
+    one), not yet written: for a caller that writes them with its other rows in one statement
+    (`core.statements.RowWrites`) and then queues the deliveries (`deliveries_queue`).
+    `data` must hold no clinical text or insurance data."""
+    now = timezone.now()
+    event = WebhookEvent(type=type, occurred_at=now, data=data)
+    deliveries = [
+        WebhookDelivery(event=event, endpoint_id=endpoint_id, created_at=now, next_attempt_at=now)
+        for endpoint_id in endpoint_ids
+    ]
+    return event, deliveries
+
+
 def webhook_event_emit(*, type: str, data: dict) -> WebhookEvent | None:
     """Write one event and a delivery to each active endpoint wanting `type`, in the caller's
     transaction, and queue the deliveries for after its commit. None (nothing written) when
-    no endpoint wants it. `data` must hold no clinical text or insurance data."""
-    endpoints = list(
-        WebhookEndpoint.objects.filter(is_active=True, events__contains=[type]).values_list(
-            "pk", flat=True
-        )
-    )
-    if not endpoints:
+    no endpoint wants it."""
+    endpoint_ids = webhook_endpoints_wanting_statement(type=type).run()
+    if not endpoint_ids:
         return None
-    now = timezone.now()
-    event = WebhookEvent.objects.create(type=type, occurred_at=now, data=data)
-    deliveries = WebhookDelivery.objects.bulk_create(
-        WebhookDelivery(event=event, endpoint_id=endpoint_id, created_at=now, next_attempt_at=now)
-        for endpoint_id in endpoints
-    )
-    for delivery in deliveries:
-        transaction.on_commit(partial(delivery_enqueue, delivery_id=delivery.pk), robust=True)
+    event, deliveries = webhook_event_rows(type=type, data=data, endpoint_ids=endpoint_ids)
+    writes = RowWrites()
+    writes.insert(event, *deliveries)
+    writes.run()
+    deliveries_queue(deliveries)
     return event
 
 
-def delivery_enqueue(*, delivery_id) -> None:
-    """Queue one committed delivery (`core.outbox.task_enqueue`: never raises)."""
-    task_enqueue(
-        tasks.webhook_deliver,
+def deliveries_queue(deliveries: Iterable[WebhookDelivery]) -> None:
+    """Queue deliveries written in the current transaction for after its commit
+    (`core.outbox.outbox_rows_queue`: never raises)."""
+    outbox_rows_queue(
+        deliver=tasks.webhook_deliver,
         relay=tasks.webhooks_relay,
-        row=f"Webhook delivery {delivery_id}",
-        delivery_id=str(delivery_id),
+        row_ids=[delivery.pk for delivery in deliveries],
     )
 
 
@@ -154,5 +176,5 @@ def webhook_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
         audit_model_create(
             instance=again, fields=["event", "endpoint", "redelivery_of"], action="redeliver"
         )
-        transaction.on_commit(partial(delivery_enqueue, delivery_id=again.pk), robust=True)
+        deliveries_queue([again])
     return again

@@ -1,6 +1,5 @@
 """Appointments: booking, the lifecycle moves, history and the patient's feedback."""
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
@@ -72,9 +71,9 @@ def booking_patient(*, user: User, data: dict) -> Patient:
     if not user.is_admin:
         if data.get("override"):
             raise PermissionDenied("Only admins may book outside published availability.")
-        # Only the id: the booking service locks and reads the patient itself, and loading
-        # the row here would decrypt its four encrypted fields for nothing.
-        return get_object_or_404(Patient.objects.only("pk"), pk=user.pk)
+        # Only the id: the booking services lock and read the patient themselves (404
+        # `not_found` if there is no such patient), in the round trip that takes the locks.
+        return Patient(pk=user.pk)
     if "patient" not in data:
         raise ValidationError(
             {"patient": [ErrorDetail("Admins must say which patient.", code="required")]}

@@ -6,7 +6,9 @@ from django.db import IntegrityError, transaction
 
 from appointments import services
 from appointments.models import Appointment, AppointmentStatusChange, IdempotencyRecord
+from appointments.selectors import PatientActiveCounts
 from appointments.sweeps import no_show_sweep
+from core.statements import Statement
 from doctors.services import doctor_blacklist
 from scheduling.models import AvailabilityWindow, Slot
 from tests.conftest import client_for, error_codes
@@ -291,7 +293,11 @@ class TestDatabaseRefusesDoubleBooking:
     ):
         elsewhere = slot_published(DoctorFactory(), start=slot.start)
         AppointmentFactory(slot=elsewhere, doctor=elsewhere.doctor, patient=patient)
-        monkeypatch.setattr(services, "_patient_active_counts", lambda **kwargs: (0, [False]))
+        # The check reads nothing: the exclusion constraint is the last word.
+        nothing_active = Statement("SELECT 1", [], lambda rows: PatientActiveCounts(0, frozenset()))
+        monkeypatch.setattr(
+            services, "patient_active_counts_statement", lambda **kwargs: nothing_active
+        )
         response = book(patient_client, slot)
         assert response.status_code == 409
         assert error_codes(response) == ["patient_conflict"]

@@ -55,7 +55,7 @@ def test_a_connection_dropped_mid_booking_is_503_and_books_nothing(monkeypatch):
     patient = PatientFactory()
     slot = slot_published(DoctorFactory())
     client = _client(patient.user)
-    _dropping_after(monkeypatch, "patient_lock")
+    _dropping_after(monkeypatch, "statements_run")  # the locks and reads, before the writes
     response = client.post("/api/v1/appointments/", {"slot": str(slot.pk)})
     assert response.status_code == 503
     assert response.json()["type"] == "server_error"

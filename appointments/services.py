@@ -86,14 +86,14 @@ from core.db import violated_constraint
 from core.errors import DomainError, EndNotAfterStart, FieldInvalid, Forbidden
 from core.locks import locking_transaction
 from core.statements import RowWrites, Statement, statements_run
-from doctors.locks import doctor_lock, doctor_share_lock, doctor_share_lock_of_slot_statement
+from doctors.locks import doctor_lock, doctor_share_lock, doctor_share_lock_statement
 from doctors.models import Doctor
 from doctors.services import doctor_blacklist
 from patients.models import Patient
 from scheduling.exceptions import SlotInPast
 from scheduling.locks import doctor_schedule_lock, slot_lock_statement, slots_lock
 from scheduling.models import AvailabilityWindow, Slot
-from scheduling.selectors import slot_closures_statement
+from scheduling.selectors import slot_closures_statement, slot_with_doctor_standing_statement
 from scheduling.services import schedule_reach_check, window_delete
 from scheduling.signals import slots_opened
 from webhooks.models import EventType
@@ -366,11 +366,12 @@ def _booking_restriction_check(
 
 def _slot_bookable_check(*, slot_id: UUID) -> Slot:
     """The cheap checks, without locks: the slot exists and its time and doctor allow it."""
-    slot = Slot.objects.select_related("doctor").filter(pk=slot_id).first()
-    if slot is None:
+    found = slot_with_doctor_standing_statement(slot_id=slot_id).run()
+    if found is None:
         raise SlotUnavailable("There is no such slot.", attr="slot")
+    slot, doctor_blacklisted = found
     _booking_time_check(start=slot.start)
-    if slot.doctor.is_blacklisted:
+    if doctor_blacklisted:
         raise DoctorUnavailable()
     if slot.is_booked:
         raise SlotUnavailable(attr="slot")
@@ -400,32 +401,28 @@ def appointment_book(
     penalties (403 `booking_restricted`). The new
     appointment is `pending`, or `confirmed` when the doctor does not require approval.
 
-    Two round trips in one transaction (bench/README.md, "`POST /appointments/`"): the
-    locks (`core.locks`: the slot's doctor shared, the slot, the patient) and every read the
-    rules need after them, sent together (`core.statements.statements_run`), so PostgreSQL
-    takes the locks in that order and reads after them; then, every rule checked in Python,
-    the writes as one statement (`_appointment_write`). A slot already booked waits for
-    nothing but the transaction booking it, then answers 409.
+    Checked first without locks (`_slot_bookable_check`: a slot already taken answers 409
+    from one statement, waiting for no lock). Then two round trips in one transaction
+    (bench/README.md, "`POST /appointments/`"): the locks (`core.locks`: the doctor shared,
+    the slot, the patient) and every read the rules need after them, sent together
+    (`core.statements.statements_run`), so PostgreSQL takes the locks in that order and reads
+    after them; then, every rule checked again in Python on what is there now, the writes as
+    one statement (`_appointment_write`).
     """
+    slot = _slot_bookable_check(slot_id=slot_id)
     with _locking_transaction():
-        doctor, slot, locked_patient, *read = statements_run(
-            doctor_share_lock_of_slot_statement(slot_id=slot_id),
+        doctor, locked_slot, locked_patient, *read = statements_run(
+            doctor_share_lock_statement(doctor_id=slot.doctor_id),
             slot_lock_statement(slot_id=slot_id),
             patient_lock_statement(patient_id=patient.pk),
             *_booking_reads(patient_id=patient.pk, slot_ids=[slot_id]),
             webhook_endpoints_wanting_statement(type=EventType.APPOINTMENT_BOOKED),
         )
-        if slot is None:
-            raise SlotUnavailable("There is no such slot.", attr="slot")
-        _booking_time_check(start=slot.start)
-        if doctor.is_blacklisted:
-            raise DoctorUnavailable()
-        slot = _slot_free_check(slot)
         return _booking_write(
             actor=actor,
             doctor=doctor,
             patient=patient_locked_check(locked_patient),
-            slot=slot,
+            slot=_slot_free_check(locked_slot),
             reason=reason,
             read=read,
         )

@@ -16,7 +16,7 @@ USER_NAME_FIELDS = ("id", "username", "first_name", "last_name", "time_zone")
 _SHARE_LOCK_SQL = (
     f"SELECT {columns_of(Doctor, 'd')}, {columns_of(User, 'u', USER_NAME_FIELDS)} "  # noqa: S608
     "FROM doctors_doctor d JOIN accounts_user u ON u.id = d.user_id "
-    "WHERE d.user_id = {key} FOR SHARE OF d"
+    "WHERE d.user_id = %s FOR SHARE OF d"
 )
 
 
@@ -40,15 +40,7 @@ def doctor_share_lock_statement(*, doctor_id: UUID) -> Statement[Doctor | None]:
     (`FOR SHARE`): bookings of one doctor do not wait for each other, but a blacklisting
     waits for them and they for it, so that none lands for a doctor just blacklisted. None if
     there is no such doctor."""
-    return locked_statement(_SHARE_LOCK_SQL.format(key="%s"), [doctor_id], _doctor_read)
-
-
-def doctor_share_lock_of_slot_statement(*, slot_id: UUID) -> Statement[Doctor | None]:
-    """`doctor_share_lock_statement` of the doctor of the slot `slot_id` (None if there is no
-    such slot): a booking locks the doctor before the slot without reading the slot first.
-    A slot's doctor never changes."""
-    key = "(SELECT doctor_id FROM scheduling_slot WHERE id = %s)"
-    return locked_statement(_SHARE_LOCK_SQL.format(key=key), [slot_id], _doctor_read)
+    return locked_statement(_SHARE_LOCK_SQL, [doctor_id], _doctor_read)
 
 
 def doctor_share_lock(*, doctor_id: UUID) -> Doctor:

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from core.clinic_time import clinic_zone, clinic_zone_name, day_bounds
-from core.statements import Statement
+from core.statements import Statement, columns_of, row_model
 from doctors.selectors import doctor_cutoffs_annotate
 from scheduling.models import AvailabilityWindow, Holiday, Slot, TimeOff, WeeklyRule
 
@@ -124,6 +124,27 @@ def weekly_rule_list_visible(*, user: User, doctor_id: UUID | None = None) -> Qu
 
 def time_off_list_visible(*, user: User, doctor_id: UUID | None = None) -> QuerySet[TimeOff]:
     return _owned_by_caller(TimeOff.objects.all(), user, doctor_id)
+
+
+# Names in the SQL come from the models' metadata, never from input.
+_SLOT_STANDING_SQL = (
+    f"SELECT {columns_of(Slot, 's')}, d.is_blacklisted FROM scheduling_slot s "  # noqa: S608
+    "JOIN doctors_doctor d ON d.user_id = s.doctor_id WHERE s.id = %s"
+)
+
+
+def _slot_standing_read(rows: list[tuple[Any, ...]]) -> tuple[Slot, bool] | None:
+    if not rows:
+        return None
+    *slot, doctor_blacklisted = rows[0]
+    return row_model(Slot, slot), doctor_blacklisted
+
+
+def slot_with_doctor_standing_statement(*, slot_id: UUID) -> Statement[tuple[Slot, bool] | None]:
+    """The slot and whether its doctor is blacklisted, without a lock: what a booking checks
+    before it locks anything (a slot taken meanwhile answers 409 at once, waiting for no
+    lock). None if there is no such slot."""
+    return Statement(_SLOT_STANDING_SQL, [slot_id], _slot_standing_read)
 
 
 _CLOSURES_SQL = """

@@ -1,8 +1,10 @@
 """Writes about notifications: the outbox rows and the in-app inbox.
 
-A notification is written by `notification_create` inside the transaction of the change it
-tells of (the outbox pattern): it exists if and only if the change committed. Its email is
-queued only after that commit (`transaction.on_commit`); queueing never fails the change. If
+A notification is written inside the transaction of the change it tells of (the outbox
+pattern), by `notification_create`, or built by `notification_build` for a caller that
+writes it with its other rows in one statement (a booking) and queues it
+(`notifications_queue`): it exists if and only if the change committed. Its email is queued
+only after that commit (`core.outbox.outbox_rows_queue`); queueing never fails the change. If
 the broker is down, the row stays `pending` and `notifications.delivery.notifications_relay`
 (beat, `manage.py send_notifications`) sends it later.
 

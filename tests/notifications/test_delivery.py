@@ -12,6 +12,7 @@ from django.utils import timezone
 from appointments.models import Penalty
 from appointments.services import appointment_transition
 from appointments.transitions import Action
+from core import tasks as core_tasks
 from notifications import tasks
 from notifications.delivery import Outcome, notification_deliver, notifications_relay
 from notifications.models import Notification
@@ -155,3 +156,24 @@ def test_a_claim_left_by_a_dead_worker_is_taken_over_after_the_timeout(settings,
     assert len(mailoutbox) == 1
     notification.refresh_from_db()
     assert (notification.email_status, notification.attempts) == ("sent", 2)
+
+
+@pytest.mark.django_db
+def test_one_transactions_message_starts_no_row_past_its_time_budget(monkeypatch, mailoutbox):
+    """`outbox.deliver` sends a transaction's rows one after another, and leaves those it
+    would start past its budget to the relay, pending, so that no send is cut off by the
+    task's time limit."""
+    first, second = waiting_notification(), waiting_notification()
+    clock = iter([0.0, 0.0, core_tasks.TIME_BUDGET + 1])  # started, first row, second row
+    monkeypatch.setattr(core_tasks, "monotonic", lambda: next(clock))
+
+    result = core_tasks.outbox_deliver.apply(
+        kwargs={"rows": {"notifications.deliver": [str(first.pk), str(second.pk)]}}
+    )
+
+    assert result.get() == {"notifications.deliver": ["sent", "left"]}
+    assert [m.to for m in mailoutbox] == [[first.recipient.email]]
+    second.refresh_from_db()
+    assert second.email_status == "pending"
+    assert notifications_relay() == 1
+    assert len(mailoutbox) == 2

@@ -11,7 +11,13 @@ from accounts.models import User
 from appointments.models import Appointment, AppointmentSeries, IdempotencyRecord, Penalty
 from audit.services import encrypted_fields
 from core.errors import NotFound
-from core.locks import locked_statement, row_lock, row_lock_existing, rows_lock
+from core.locks import (
+    locked_statement,
+    locked_statement_existing,
+    row_lock,
+    row_lock_existing,
+    rows_lock,
+)
 from core.statements import Statement, columns_of, row_model
 from doctors.locks import USER_NAME_FIELDS
 from patients.models import Patient
@@ -95,10 +101,7 @@ def patient_lock_statement(*, patient_id: UUID) -> Statement["LockedPatient | No
 
 def patient_lock(*, patient_id: UUID) -> LockedPatient:
     """`patient_lock_statement`, sent alone; Patient.DoesNotExist if there is none."""
-    patient = patient_lock_statement(patient_id=patient_id).run()
-    if patient is None:
-        raise Patient.DoesNotExist("No Patient to lock.")
-    return patient
+    return locked_statement_existing(patient_lock_statement(patient_id=patient_id), Patient)
 
 
 def patient_locked_check(patient: "LockedPatient | None") -> LockedPatient:

@@ -187,20 +187,18 @@ def status_change_record(
     writes.run()
 
 
-def _booking_reads(
-    *, patient_id: UUID, slot_ids: Sequence[UUID], is_override: bool = False
-) -> list[Statement[Any]]:
-    """What `_bookings_check` reads, as statements to send after the locks (in the same round
-    trip or alone): the patient's active appointments (`patient_active_counts_statement`) and,
-    but for an override, which slots are closed (`slot_closures_statement`)."""
-    reads: list[Statement[Any]] = [
+def _booking_reads(*, patient_id: UUID, slot_ids: Sequence[UUID]) -> list[Statement[Any]]:
+    """What a booking reads after its locks, as statements to send in one round trip (with
+    the locks, or alone): the patient's active appointments (`patient_active_counts_statement`),
+    which slots are closed (`slot_closures_statement`; an override ignores them) and the
+    webhook endpoints wanting `appointment.booked`, in that order."""
+    return [
         patient_active_counts_statement(
             patient_id=patient_id, slot_ids=slot_ids, now=timezone.now()
-        )
+        ),
+        slot_closures_statement(slot_ids=slot_ids),
+        webhook_endpoints_wanting_statement(type=EventType.APPOINTMENT_BOOKED),
     ]
-    if not is_override:
-        reads.append(slot_closures_statement(slot_ids=slot_ids))
-    return reads
 
 
 def _bookings_check(
@@ -221,7 +219,7 @@ def _bookings_check(
     at once (`_booking_restriction_check`) and the doctor's standing (`doctor_unavailable`).
     Rules about one slot are answered per slot, None where it may be booked: a clinic holiday
     on its day (`ClinicClosed`), the doctor's time off over it (`DoctorUnavailable`), neither
-    for an override (its hour is the admin's choice, and nothing was read), and an active
+    for an override (its hour is the admin's choice: the caller passes no closures), and an active
     appointment of the patient overlapping it (`PatientConflict`)."""
     _booking_restriction_check(
         actor=actor, patient=patient, upcoming=counts.upcoming, adding=len(slots)
@@ -256,23 +254,19 @@ def _booking_write(
 ) -> Appointment:
     """Book one slot: re-check it under the locks the caller holds (`_bookings_check`) and
     write it (`_appointment_write`). `read` is what the caller already read after its locks
-    (`_booking_reads`, then the `appointment.booked` webhook endpoints); otherwise it is read
-    here, in one round trip. A closed hour is answered as `slot_unavailable`, as API.md has
-    it for a single booking (a series names the closure). The new appointment of a
-    reschedule stays in the old one's series."""
+    (`_booking_reads`); otherwise it is read here, in one round trip. A closed hour is
+    answered as `slot_unavailable`, as API.md has it for a single booking (a series names the
+    closure). The new appointment of a reschedule stays in the old one's series."""
     if read is None:
-        read = statements_run(
-            *_booking_reads(patient_id=patient.pk, slot_ids=[slot.pk], is_override=is_override),
-            webhook_endpoints_wanting_statement(type=EventType.APPOINTMENT_BOOKED),
-        )
-    counts, *closures, endpoint_ids = read
+        read = statements_run(*_booking_reads(patient_id=patient.pk, slot_ids=[slot.pk]))
+    counts, closures, endpoint_ids = read
     [problem] = _bookings_check(
         actor=actor,
         doctor=doctor,
         patient=patient,
         slots=[slot],
         counts=counts,
-        closures=closures[0] if closures else {},
+        closures={} if is_override else closures,
     )
     if isinstance(problem, ClinicClosed | DoctorUnavailable):
         raise SlotUnavailable("The doctor is not available at that time.", attr="slot")
@@ -303,12 +297,12 @@ def _appointment_write(
     rescheduled_from: Appointment | None = None,
     keep_confirmed: bool = False,
     is_override: bool = False,
-    endpoint_ids: Sequence[UUID] | None = None,
+    endpoint_ids: Sequence[UUID],
 ) -> Appointment:
     """Write a checked booking in one statement (`core.statements.RowWrites`): the
     appointment, the slot's booked mark, the first history row and its audit entry, the
     notifications of the patient and the doctor and the `appointment.booked` event for
-    `endpoint_ids` (read here if not given), all queued in one publish after the commit.
+    `endpoint_ids` (`_booking_reads`), all queued in one publish after the commit.
 
     The appointment is `pending` when the doctor requires approval, unless it replaces a
     confirmed one (`keep_confirmed`, a reschedule): that stays confirmed. The database's
@@ -340,8 +334,6 @@ def _appointment_write(
             note="Booked outside published availability." if is_override else "",
         )
     )
-    if endpoint_ids is None:
-        endpoint_ids = webhook_endpoints_wanting_statement(type=EventType.APPOINTMENT_BOOKED).run()
     notify.booking_notify(appointment=appointment, endpoint_ids=endpoint_ids, writes=writes)
     writes.run()
     return appointment
@@ -416,7 +408,6 @@ def appointment_book(
             slot_lock_statement(slot_id=slot_id),
             patient_lock_statement(patient_id=patient.pk),
             *_booking_reads(patient_id=patient.pk, slot_ids=[slot_id]),
-            webhook_endpoints_wanting_statement(type=EventType.APPOINTMENT_BOOKED),
         )
         return _booking_write(
             actor=actor,
@@ -559,7 +550,7 @@ def series_book(
             else:
                 free.append((day, slot))
         slots = [slot for _, slot in free]
-        counts, closures = statements_run(
+        counts, closures, endpoint_ids = statements_run(
             *_booking_reads(patient_id=patient.pk, slot_ids=[slot.pk for slot in slots])
         )
         checked = _bookings_check(
@@ -598,6 +589,7 @@ def series_book(
                 slot=slot,
                 reason=reason,
                 series_id=series.pk,
+                endpoint_ids=endpoint_ids,
             )
         return series
 

@@ -142,6 +142,16 @@ def locked_statement(
     return Statement(sql, params, read)
 
 
+def locked_statement_existing(statement: Statement[M | None], model: type[Model]) -> M:
+    """`statement` (a `locked_statement` of one row the service read before its
+    transaction), sent alone: the model's DoesNotExist if it has been deleted since, as
+    `row_lock_existing`."""
+    row = statement.run()
+    if row is None:
+        raise _row_missing(model)
+    return row
+
+
 def advisory_lock(key: str) -> None:
     """Take the transaction-level advisory lock named `key` (released at commit or rollback)."""
     _locking_transaction_check()

@@ -5,7 +5,7 @@ from typing import Any
 from uuid import UUID
 
 from accounts.models import User
-from core.locks import locked_statement, row_lock_existing
+from core.locks import locked_statement, locked_statement_existing, row_lock_existing
 from core.statements import Statement, columns_of, row_model
 from doctors.models import Doctor
 
@@ -45,7 +45,4 @@ def doctor_share_lock_statement(*, doctor_id: UUID) -> Statement[Doctor | None]:
 
 def doctor_share_lock(*, doctor_id: UUID) -> Doctor:
     """`doctor_share_lock_statement`, sent alone; Doctor.DoesNotExist if there is none."""
-    doctor = doctor_share_lock_statement(doctor_id=doctor_id).run()
-    if doctor is None:
-        raise Doctor.DoesNotExist("No Doctor to lock.")
-    return doctor
+    return locked_statement_existing(doctor_share_lock_statement(doctor_id=doctor_id), Doctor)
